@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import random
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .schemes import SchemeError, detect_scheme, iob2_spans, to_iob2
+from .schemes import SchemeError, breaks_scheme, detect_scheme, iob2_spans, to_iob2
 
 MAX_FILE_BYTES = 50_000_000  # a Space has little RAM; CoNLL-2003 train is 3 MB
 MAX_SENTENCES = 200_000
@@ -68,9 +68,11 @@ class DataReport:
         labels = ", ".join(f"{k} {v}" for k, v in sorted(self.labels.items(), key=lambda kv: -kv[1]))
         lines = [
             f"{self.file}: {self.sentences:,} sentences, {self.words:,} words, {self.documents} documents",
-            f"format {self.format} ({self.separator}, {self.columns} columns, labels from column "
-            f"{self.label_column}); scheme {self.scheme}; {self.repaired} sentences repaired; "
-            f"longest sentence {self.longest_sentence} words",
+            (
+                f"format {self.format} ({self.separator}, {self.columns} columns, labels from column "
+                f"{self.label_column}); scheme {self.scheme}; {self.repaired} sentences repaired; "
+                f"longest sentence {self.longest_sentence} words"
+            ),
             f"labels: {labels}",
         ]
         lines += [f"warning: {w}" for w in self.warnings]
@@ -97,32 +99,47 @@ def _check_binary(path: Path, head: bytes) -> None:
         raise DataError(path, None, "this is a binary file (NUL bytes); expected CoNLL columns or JSONL text")
 
 
-def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
-    with path.open("r", encoding=encoding, newline=None) as f:
-        for n, line in enumerate(f, 1):
-            yield n, line.rstrip("\r\n")
+Lines = Callable[[], Iterator[tuple[int, str]]]  # a fresh (line number, line) iterator per call
 
 
-def _decode_lines(path: Path, warnings: list[str]) -> list[tuple[int, str]]:
+def _decode_lines(path: Path, warnings: list[str]) -> Lines:
+    """Decode once, then hand out lazy line iterators: a list of line tuples would take ~70x
+    the file size in memory (a 5 MB file of one-word sentences peaked at 360 MB)."""
+    raw = path.read_bytes()
     try:
-        return list(_lines(path, "utf-8-sig"))
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         warnings.append(f"not valid UTF-8 (byte {err.start}); read as Latin-1")
-        return list(_lines(path, "latin-1"))
+        text = raw.decode("latin-1")
+    del raw
+    if "\r" in text:  # \r\n and \r end a line too, as when reading the file in text mode
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+
+    def lines() -> Iterator[tuple[int, str]]:
+        pos, n = 0, 0
+        while pos < len(text):
+            end = text.find("\n", pos)
+            end = len(text) if end < 0 else end
+            n += 1
+            yield n, text[pos:end]
+            pos = end + 1
+
+    return lines
 
 
-def _read_conll(path: Path, lines: list[tuple[int, str]], label_column: int) -> tuple[list[Sentence], dict]:
-    content = [(n, ln) for n, ln in lines if ln.strip() and not ln.startswith("-DOCSTART-")]
-    if not content:
+def _read_conll(path: Path, lines: Lines, label_column: int) -> tuple[list[Sentence], dict]:
+    content = ((n, ln) for n, ln in lines() if ln.strip() and not ln.startswith("-DOCSTART-"))
+    head = next(content, None)
+    if head is None:
         raise DataError(path, None, "contains no sentences (only blank or -DOCSTART- lines)")
     # Tab-separated files may hold spaces inside a field; otherwise any whitespace run separates.
-    use_tab = all("\t" in ln for _, ln in content)
+    use_tab = "\t" in head[1] and all("\t" in ln for _, ln in content)
     sep = "tab" if use_tab else "whitespace"
 
     def fields(ln: str) -> list[str]:
         return [f.strip() for f in ln.split("\t")] if use_tab else ln.split()
 
-    first_n, first = content[0]
+    first_n, first = head
     ncols = len(fields(first))
     if ncols < 2:
         raise DataError(
@@ -136,7 +153,7 @@ def _read_conll(path: Path, lines: list[tuple[int, str]], label_column: int) -> 
     words: list[str] = []
     tags: list[str] = []
     start, doc = 0, 0
-    for n, ln in lines:
+    for n, ln in lines():
         if ln.startswith("-DOCSTART-") or not ln.strip():
             if words:
                 sentences.append(Sentence(words, tags, start, doc))
@@ -160,9 +177,9 @@ def _read_conll(path: Path, lines: list[tuple[int, str]], label_column: int) -> 
     return sentences, {"format": "conll", "separator": sep, "columns": ncols, "label_column": col, "documents": max(doc, 1)}
 
 
-def _read_jsonl(path: Path, lines: list[tuple[int, str]]) -> tuple[list[Sentence], dict]:
+def _read_jsonl(path: Path, lines: Lines) -> tuple[list[Sentence], dict]:
     sentences: list[Sentence] = []
-    for n, ln in lines:
+    for n, ln in lines():
         if not ln.strip():
             continue
         try:
@@ -205,7 +222,7 @@ def read_file(path: str | Path, label_column: int = -1, max_bytes: int = MAX_FIL
     _check_binary(path, head)
     warnings: list[str] = []
     lines = _decode_lines(path, warnings)
-    first = next((ln.lstrip("\ufeff").strip() for _, ln in lines if ln.strip()), "")
+    first = next((ln.lstrip("\ufeff").strip() for _, ln in lines() if ln.strip()), "")
     if not first:
         raise DataError(path, None, "contains only blank lines; expected CoNLL columns or JSONL")
     if path.suffix.lower() in (".jsonl", ".json") or first.startswith("{"):
@@ -226,10 +243,10 @@ def _normalise(path: Path, sentences: list[Sentence], meta: dict, warnings: list
         raise DataError(path, line, str(err)) from None
     repaired = 0
     for s in sentences:
-        new = to_iob2(s.tags, scheme)
-        if scheme == "IOB2" and new != s.tags:
-            repaired += 1
-        s.tags = new
+        repaired += breaks_scheme(s.tags, scheme)
+        s.tags = to_iob2(s.tags, scheme)
+    if repaired:
+        warnings.append(f"{repaired} sentences break the {scheme} scheme; repaired (read as seqeval reads them)")
     if scheme == "IOB1+IOB2":
         warnings.append("IOB1 and IOB2 tags mixed; read with the IOB1 rule (I- after O opens an entity)")
     counts: Counter[str] = Counter()
@@ -256,8 +273,8 @@ def _normalise(path: Path, sentences: list[Sentence], meta: dict, warnings: list
 
 def split_holdout(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:
     """Split off ``fraction`` of the sentences (at least one) as dev, reproducibly for a seed."""
-    if len(sentences) < 2:
-        raise ValueError("need at least 2 sentences to hold out a dev set; upload a dev file")
+    if len(sentences) < 2:  # a DataError (a ValueError) so the CLI reports it in one line
+        raise DataError("training data", None, "need at least 2 sentences to hold out a dev set; upload a dev file")
     order = list(range(len(sentences)))
     random.Random(seed).shuffle(order)
     n_dev = max(1, round(len(sentences) * fraction))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from collections.abc import Sequence
 from typing import Any
@@ -29,17 +30,19 @@ def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[
     accuracy = 100.0 * correct / max(n_words, 1)
     if _is_plain(gold) or _is_plain(pred):
         return {**_token_scores(gold, pred), "accuracy": accuracy}
-    report = classification_report([list(g) for g in gold], [list(p) for p in pred], output_dict=True, zero_division=0)
+    with warnings.catch_warnings():  # no entities at all: seqeval averages an empty array ("Mean of empty slice")
+        warnings.simplefilter("ignore", RuntimeWarning)
+        report = classification_report([list(g) for g in gold], [list(p) for p in pred], output_dict=True, zero_division=0)
     per_type = {
-        k: {"precision": 100 * v["precision"], "recall": 100 * v["recall"], "f1": 100 * v["f1-score"], "support": int(v["support"])}
+        k: {"precision": 100 * float(v["precision"]), "recall": 100 * float(v["recall"]), "f1": 100 * float(v["f1-score"]), "support": int(v["support"])}
         for k, v in report.items()
         if not k.endswith(" avg")
     }
     micro = report.get("micro avg", {"precision": 0.0, "recall": 0.0, "f1-score": 0.0})
     return {
-        "precision": 100 * micro["precision"],
-        "recall": 100 * micro["recall"],
-        "f1": 100 * micro["f1-score"],
+        "precision": 100 * float(micro["precision"]),  # seqeval gives numpy floats; callers want plain ones
+        "recall": 100 * float(micro["recall"]),
+        "f1": 100 * float(micro["f1-score"]),
         "accuracy": accuracy,
         "per_type": per_type,
     }

@@ -41,7 +41,7 @@ def split_tag(tag: str) -> tuple[str, str]:
 
 
 def detect_scheme(sentences: Sequence[Sequence[str]]) -> str:
-    """Name the scheme of tagged sentences: "IOB1", "IOB2", "IOB1+IOB2", "BIOES" or "plain".
+    """Name the scheme of tagged sentences: "IOB1", "IOB2", "IOB1+IOB2", "BIOES", "BILOU" or "plain".
 
     IOB1 uses ``B-`` only between two adjacent entities of one type, so an ``I-`` after
     ``O`` is normal there; IOB2 starts every entity with ``B-``.
@@ -52,6 +52,8 @@ def detect_scheme(sentences: Sequence[Sequence[str]]) -> str:
     'IOB2'
     >>> detect_scheme([["S-PER", "O", "B-LOC", "E-LOC"]])
     'BIOES'
+    >>> detect_scheme([["U-PER", "O", "B-LOC", "L-LOC"]])
+    'BILOU'
     >>> detect_scheme([["NNP", "VBZ", "O"]])
     'plain'
     >>> detect_scheme([["B-", "O"]])  # doctest: +IGNORE_EXCEPTION_DETAIL
@@ -62,7 +64,7 @@ def detect_scheme(sentences: Sequence[Sequence[str]]) -> str:
     prefixed = plain = 0
     first_plain: tuple[int, int, str] | None = None
     first_prefixed: tuple[int, int, str] | None = None
-    bioes = i_opens = b_opens = 0
+    bioes = bilou = i_opens = b_opens = 0
     for s, tags in enumerate(sentences):
         prev_type = ""
         for w, tag in enumerate(tags):
@@ -82,6 +84,7 @@ def detect_scheme(sentences: Sequence[Sequence[str]]) -> str:
             first_prefixed = first_prefixed or (s, w, tag)
             if prefix in "ESLU":
                 bioes += 1
+                bilou += prefix in "LU"
             elif prefix == "I" and typ != prev_type:
                 i_opens += 1
             elif prefix == "B" and typ != prev_type:
@@ -98,10 +101,31 @@ def detect_scheme(sentences: Sequence[Sequence[str]]) -> str:
     if plain or not prefixed:
         return "plain" if plain else "IOB2"
     if bioes:
-        return "BIOES"
-    if i_opens and b_opens:
+        return "BILOU" if bilou else "BIOES"
+    # A few entities opened the other way are annotation slips (CoNLL-2003 train has two stray
+    # B- after O): name the majority scheme and let the caller count them as repairs.
+    if min(i_opens, b_opens) > 0.05 * max(i_opens, b_opens):
         return "IOB1+IOB2"
-    return "IOB1" if i_opens else "IOB2"
+    return "IOB1" if i_opens > b_opens else "IOB2"
+
+
+def breaks_scheme(tags: Sequence[str], scheme: str) -> bool:
+    """Whether a sentence breaks its file's scheme: an entity opened by ``I-`` in IOB2, or by
+    ``B-`` after something other than its own type in IOB1. (Both are read correctly anyway.)
+
+    >>> breaks_scheme(["O", "I-PER"], "IOB2"), breaks_scheme(["O", "B-PER"], "IOB1"), breaks_scheme(["O", "I-PER"], "IOB1")
+    (True, True, False)
+    """
+    if scheme not in ("IOB1", "IOB2"):
+        return False
+    opener = "I" if scheme == "IOB2" else "B"
+    prev = ""
+    for tag in tags:
+        prefix, typ = split_tag(tag)
+        if prefix == opener and typ != prev:
+            return True
+        prev = typ if prefix in ("B", "I") else ""
+    return False
 
 
 def to_iob2(tags: Sequence[str], scheme: str) -> list[str]:

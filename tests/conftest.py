@@ -16,6 +16,14 @@ needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../sha
 needs_default = pytest.mark.skipif(not (DEFAULT_MODEL / "config.json").is_file(), reason="needs the shipped models/default")
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread: the test models are tiny, and on a busy 2-core machine a second
+    thread mostly waits for the first (3-5x slower wall time). TAGGER_TEST_THREADS overrides."""
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("TAGGER_TEST_THREADS", "1")))
+
+
 @pytest.fixture(scope="session")
 def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A randomly initialised 2-layer BERT (hidden 32) with the packaged MiniLM's uncased
@@ -55,6 +63,6 @@ def two_sentences() -> list:
     from tagger.data import Sentence
 
     return [
-        Sentence("Angela Merkel visited Paris today .".split(), ["B-PER", "I-PER", "O", "B-LOC", "O", "O"]),
-        Sentence("John lives in Berlin now".split(), ["B-PER", "O", "O", "B-LOC", "O"]),
+        Sentence(["Angela", "Merkel", "visited", "Paris", "today", "."], ["B-PER", "I-PER", "O", "B-LOC", "O", "O"]),
+        Sentence(["John", "lives", "in", "Berlin", "now"], ["B-PER", "O", "O", "B-LOC", "O"]),
     ]

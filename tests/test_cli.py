@@ -1,0 +1,142 @@
+"""``python -m tagger train|evaluate|predict|report`` end to end with the tiny base, and the
+one-line ``error: file, line N: ...`` exit 2 on bad input."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, two_sentences
+
+from tagger.cli import main
+
+TRAIN_TEXT = "\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s.words, s.tags)) for s in two_sentences()) + "\n"
+BAD_TEXT = "EU B-ORG\nrejects O extra\n"
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("cli-data")
+    paths = {
+        "train": folder / "train.txt",
+        "bad": folder / "bad.txt",
+        "one": folder / "one.txt",
+        "all_o": folder / "all_o.txt",
+        "texts": folder / "texts.txt",
+    }
+    paths["train"].write_text(TRAIN_TEXT)
+    paths["bad"].write_text(BAD_TEXT)
+    paths["one"].write_text("John B-PER\nlives O\n")
+    paths["all_o"].write_text("a O\nb O\n\nc O\n")
+    paths["texts"].write_text("Angela Merkel visited Paris today .\n\nJohn lives in Berlin now\n")
+    return paths
+
+
+@pytest.fixture(scope="module")
+def cli_model(files: dict[str, Path], tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("cli-model") / "model"
+    rc = main([
+        "train", "--train", str(files["train"]), "--dev", str(files["train"]), "--test", str(files["train"]),
+        "--base", str(tiny_base), "--head", "linear", "--epochs", "2", "--batch-size", "2", "--max-length", "64",
+        "--lr", "1e-3", "--fp16", "--out", str(out),
+    ])
+    assert rc == 0
+    return out
+
+
+def test_cli_train_writes_checkpoint(cli_model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    meta = json.loads((cli_model / "tagger.json").read_text())
+    assert meta["test_file"] == "train.txt" and "f1" in meta["test"]
+    assert meta["config"]["max_length"] == 64 and meta["config"]["epochs"] == 2
+    assert meta["data_report"]["sentences"] == 2
+    assert (cli_model / "model.safetensors").is_file()
+
+
+def test_cli_evaluate_json(cli_model: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(files["train"]), "--model", str(cli_model), "--json"]) == 0
+    out = capsys.readouterr().out.strip().splitlines()
+    assert len(out) == 1
+    scores = json.loads(out[0])
+    assert {"precision", "recall", "f1", "per_type"} <= set(scores)
+    assert all(0 <= scores[k] <= 100 for k in ("precision", "recall", "f1"))
+
+
+def test_cli_evaluate_table(tiny_tagger: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["evaluate", "--data", str(files["train"]), "--model", str(tiny_tagger)]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["type", "prec", "rec", "f1", "support"]
+    assert out.splitlines()[-1].split() == ["micro", "avg", "100.00", "100.00", "100.00"]  # overfit
+
+
+def test_cli_predict_text_and_file(tiny_tagger: Path, files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["predict", "Angela Merkel visited Paris today .", "--model", str(tiny_tagger)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1
+    obj = json.loads(lines[0])
+    assert set(obj) == {"text", "entities", "words"}
+    assert [(e["text"], e["label"]) for e in obj["entities"]] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert main(["predict", "--file", str(files["texts"]), "--lines", "--model", str(tiny_tagger)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(ln)["text"] for ln in lines] == ["Angela Merkel visited Paris today .", "John lives in Berlin now"]
+    assert main(["predict", "--file", str(files["texts"]), "--model", str(tiny_tagger)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and len(json.loads(lines[0])["words"]) == 11
+
+
+def test_cli_report(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["report", str(files["train"])]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("train.txt: 2 sentences, 11 words, 1 documents")
+    assert "scheme IOB2" in out and "labels: PER 2, LOC 2" in out
+
+
+BAD_RUNS = {
+    "report-ragged": (["report", "{bad}"], "error: bad.txt, line 2: 3 columns, expected 2"),
+    "evaluate-ragged": (["evaluate", "--data", "{bad}", "--model", "{model}"], "error: bad.txt, line 2: 3 columns"),
+    "train-ragged": (["train", "--train", "{bad}", "--base", "{base}", "--out", "{out}"], "error: bad.txt, line 2: 3 columns"),
+    "train-bad-dev": (["train", "--train", "{train}", "--dev", "{bad}", "--base", "{base}", "--out", "{out}"],
+                      "error: bad.txt, line 2: 3 columns"),
+    "train-one-sentence": (["train", "--train", "{one}", "--base", "{base}", "--out", "{out}"],
+                           "error: training data: need at least 2 sentences"),
+    "train-all-o": (["train", "--train", "{all_o}", "--base", "{base}", "--out", "{out}"], "error: the training data has a single label"),
+    "train-bad-config": (["train", "--train", "{train}", "--epochs", "0", "--out", "{out}"], "error: epochs must be 1..100, got 0"),
+    "report-missing": (["report", "{missing}"], "error: missing.txt: file not found"),
+    "report-label-column": (["report", "{train}", "--label-column", "5"], "error: train.txt: label column 5 does not exist"),
+    "predict-no-model": (["predict", "Paris", "--model", "{missing}"], "error: cannot load model"),
+    "predict-missing-file": (["predict", "--file", "{missing}", "--model", "{model}"], "error: [Errno 2] No such file"),
+    "predict-too-long": (["predict", "x" * 200_001, "--model", "{model}"], "error: text has 200,001 characters"),
+}
+
+
+@pytest.mark.parametrize(("argv", "message"), list(BAD_RUNS.values()), ids=list(BAD_RUNS))
+def test_cli_bad_input_exits_2_with_one_line(
+    argv: list[str], message: str, files: dict[str, Path], tiny_base: Path, tiny_tagger: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    values = {**{k: str(v) for k, v in files.items()}, "base": str(tiny_base), "model": str(tiny_tagger),
+              "out": str(tmp_path / "out"), "missing": str(tmp_path / "missing.txt")}
+    capsys.readouterr()
+    rc = main([a.format(**values) if a.startswith("{") else a for a in argv])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert "Traceback" not in err
+    errors = [ln for ln in err.splitlines() if ln.startswith("error:")]
+    assert len(errors) == 1 and err.rstrip().endswith(errors[0]), err
+    assert errors[0].startswith(message)
+    assert not (tmp_path / "out").exists()
+
+
+def test_cli_subprocess_bad_file(files: dict[str, Path]) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "tagger", "report", str(files["bad"])],
+        cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+    )
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.splitlines() == ["error: bad.txt, line 2: 3 columns, expected 2 like line 1 (whitespace-separated)"]

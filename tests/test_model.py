@@ -1,0 +1,203 @@
+"""The packaged encoder, checkpoint save/load round trips, atomic saving, and compatibility of
+a saved checkpoint with ``transformers.pipeline``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+from conftest import two_sentences
+
+from tagger import model as model_mod
+from tagger.config import TrainConfig
+from tagger.model import ModelError, build_tagger, load_tagger, save_tagger
+from tagger.predict import Predictor
+
+SENTENCES = [s.words for s in two_sentences()]
+GOLD = [s.tags for s in two_sentences()]
+OTHER = [["Paris", "visited", "John", "today"], ["Angela", "lives", "in", "Berlin"]]
+
+
+@pytest.fixture(scope="module")
+def casing_tagger(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Like ``tiny_tagger`` but with the casing head."""
+    from tagger.train import train
+
+    sents = two_sentences()
+    out = tmp_path_factory.mktemp("tiny-casing") / "model"
+    cfg = TrainConfig(base=str(tiny_base), head="casing", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64)
+    train(cfg, sents, two_sentences(), out)
+    return out
+
+
+@pytest.fixture(params=["linear", "casing"])
+def checkpoint(request: pytest.FixtureRequest) -> Path:
+    return request.getfixturevalue("tiny_tagger" if request.param == "linear" else "casing_tagger")
+
+
+def tree(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+def test_model_packaged_minilm_loads_offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("tried to reach the network")
+
+    monkeypatch.setattr(socket.socket, "connect", no_network)
+    tagger = build_tagger(TrainConfig(), ["O", "B-PER", "I-PER"])
+    cfg = tagger.model.hf.config
+    assert (cfg.num_hidden_layers, cfg.hidden_size) == (6, 384)
+    assert tagger.labels == ["O", "B-PER", "I-PER"]
+    assert tagger.model.head == "casing" and tagger.model.casing.weight.shape == (8, 384)
+    assert tagger.tokenizer.is_fast
+    assert tagger.tokenizer.tokenize("Paris") == ["paris"]  # uncased WordPiece
+    ids = torch.tensor([tagger.tokenizer("Angela visited Paris")["input_ids"]])
+    with torch.inference_mode():
+        logits = tagger.model(ids, torch.ones_like(ids), torch.zeros_like(ids))
+    assert logits.shape == (1, ids.shape[1], 3)
+
+
+def test_model_resolve_base_errors() -> None:
+    assert model_mod.resolve_base("bert-base-cased") == "bert-base-cased"
+    with pytest.raises(ModelError, match="not installed"):
+        model_mod.resolve_base("packaged:no-such-package-here")
+
+
+def test_model_overfit_save_reload_same_predictions(checkpoint: Path, tmp_path: Path) -> None:
+    a = load_tagger(checkpoint)
+    pa = Predictor(a).tag_words(SENTENCES + OTHER)
+    assert [[label for label, _ in p] for p in pa[:2]] == GOLD  # overfit, saved, reloaded
+    copy = save_tagger(a, tmp_path / "copy")
+    b = load_tagger(copy)
+    assert b.labels == a.labels and b.config == a.config and b.model.head == a.model.head
+    assert b.meta["best_epoch"] == a.meta["best_epoch"] and b.meta["dev"] == a.meta["dev"]
+    pb = Predictor(b).tag_words(SENTENCES + OTHER)
+    for x, y in zip(pa, pb):
+        assert [label for label, _ in x] == [label for label, _ in y]
+        assert [s for _, s in x] == pytest.approx([s for _, s in y], abs=1e-6)
+    # fp16 storage halves the size and keeps the labels
+    half = load_tagger(save_tagger(a, tmp_path / "half", fp16=True))
+    ph = Predictor(half).tag_words(SENTENCES + OTHER)
+    assert [[label for label, _ in p] for p in ph[:2]] == GOLD
+    assert (tmp_path / "half" / "model.safetensors").stat().st_size < 0.6 * (copy / "model.safetensors").stat().st_size
+
+
+def test_model_checkpoint_folder_contents(checkpoint: Path) -> None:
+    names = {p.name for p in checkpoint.iterdir()}
+    assert {"model.safetensors", "config.json", "tokenizer.json", "tokenizer_config.json", "tagger.json"} <= names
+    assert not {"pytorch_model.bin", "training_args.bin"} & names
+    config = json.loads((checkpoint / "config.json").read_text())
+    meta = json.loads((checkpoint / "tagger.json").read_text())
+    labels = ["O", "B-LOC", "I-LOC", "B-PER", "I-PER"]
+    assert config["id2label"] == {str(i): label for i, label in enumerate(labels)}
+    assert config["label2id"] == {label: i for i, label in enumerate(labels)}
+    assert meta["labels"] == labels
+    assert meta["config"]["head"] == meta["head"]
+    assert ("casing.safetensors" in names) == (meta["head"] == "casing")
+    assert {"dev", "best_epoch", "history", "train_sentences"} <= set(meta)
+    assert not [n for n in names if n.startswith(".")]
+
+
+@pytest.mark.parametrize("where", ["tokenizer", "casing", "meta"])
+def test_model_failed_save_leaves_no_half_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, casing_tagger: Path, where: str) -> None:
+    tagger = load_tagger(casing_tagger)
+    target = tmp_path / "out"
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    if where == "tokenizer":
+        monkeypatch.setattr(tagger.tokenizer, "save_pretrained", boom)
+    elif where == "casing":
+        monkeypatch.setattr(model_mod, "save_file", boom)
+    else:
+        monkeypatch.setattr(model_mod.json, "dumps", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        save_tagger(tagger, target)
+    assert list(tmp_path.iterdir()) == []  # no target, no temporary folder
+    # an existing model stays as it was
+    monkeypatch.undo()
+    save_tagger(tagger, target)
+    before = tree(target)
+    monkeypatch.setattr(tagger.tokenizer, "save_pretrained", boom)
+    with pytest.raises(RuntimeError):
+        save_tagger(tagger, target)
+    assert tree(target) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_model_failed_final_rename_keeps_old_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_tagger: Path) -> None:
+    tagger = load_tagger(tiny_tagger)
+    target = save_tagger(tagger, tmp_path / "out")
+    before = tree(target)
+    real = os.replace
+    calls = []
+
+    def flaky(src, dst):
+        calls.append(src)
+        if len(calls) == 2:
+            raise OSError("rename failed")
+        return real(src, dst)
+
+    monkeypatch.setattr(model_mod.os, "replace", flaky)
+    with pytest.raises(OSError):
+        save_tagger(tagger, target)
+    monkeypatch.undo()
+    assert target.is_dir() and tree(target) == before
+
+
+def test_model_resave_over_existing_checkpoint(tmp_path: Path, tiny_tagger: Path) -> None:
+    tagger = load_tagger(tiny_tagger)
+    out = save_tagger(tagger, tmp_path / "out")
+    (out / "stale.txt").write_text("from an older save")
+    tagger.meta["note"] = "second"
+    save_tagger(tagger, out)
+    assert not (out / "stale.txt").exists()
+    assert json.loads((out / "tagger.json").read_text())["note"] == "second"
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_model_refuses_pickle_weights(tmp_path: Path, tiny_tagger: Path) -> None:
+    """Only safetensors are loaded: a folder with just pytorch_model.bin is an error, not unpickled."""
+    folder = tmp_path / "pickled"
+    folder.mkdir()
+    for name in ("config.json", "tokenizer.json", "tokenizer_config.json"):
+        (folder / name).write_bytes((tiny_tagger / name).read_bytes())
+    torch.save({"x": torch.zeros(1)}, folder / "pytorch_model.bin")
+    with pytest.raises(ModelError, match="cannot load model"):
+        load_tagger(folder)
+
+
+def test_model_build_from_checkpoint_checks_labels_and_head(tiny_tagger: Path) -> None:
+    labels = load_tagger(tiny_tagger).labels
+    again = build_tagger(TrainConfig(base=str(tiny_tagger), head="linear"), labels)
+    assert again.labels == labels
+    with pytest.raises(ModelError, match="differ from the data"):
+        build_tagger(TrainConfig(base=str(tiny_tagger), head="linear"), ["O", "B-ORG", "I-ORG"])
+    with pytest.raises(ModelError, match="'linear' head"):
+        build_tagger(TrainConfig(base=str(tiny_tagger), head="casing"), labels)
+
+
+def test_model_transformers_pipeline_agrees(tiny_tagger: Path) -> None:
+    from transformers import pipeline
+
+    nlp = pipeline("token-classification", model=str(tiny_tagger), aggregation_strategy="first", device="cpu")
+    ours = Predictor.from_dir(tiny_tagger)
+    texts = [" ".join(s) for s in SENTENCES + OTHER] + ["Berlin and Paris welcome Angela Merkel"]
+    found_any = False
+    for text in texts:
+        theirs = [(e["entity_group"], e["start"], e["end"]) for e in nlp(text)]
+        mine = [(e.label, e.start, e.end) for e in ours.predict(text).entities]
+        assert theirs == mine, text
+        found_any = found_any or bool(mine)
+    assert found_any
