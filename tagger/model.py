@@ -148,6 +148,9 @@ def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
         )
     except OSError as err:
         raise ModelError(f"cannot load base model {config.base!r}: {err}") from None
+    limit = getattr(hf.config, "max_position_embeddings", None)
+    if limit is not None and config.max_length > limit:
+        raise ModelError(f"max_length {config.max_length} is more than {config.base!r} supports ({limit} positions)")
     return Tagger(TaggerModel(hf, config.head), load_tokenizer(base), config, {})
 
 

@@ -1,0 +1,129 @@
+"""README screenshots of the web app: docs/screenshot-tag.png and docs/screenshot-train.png.
+
+Starts ``python app.py`` (default model: models/default, base: the packaged MiniLM) on a free
+127.0.0.1 port, drives it with Playwright + Debian's Chromium, and fine-tunes MiniLM for a
+few epochs on a CoNLL-2003 excerpt (../shared/data) or, without it, on the test fixture.
+
+    python bench/screenshots.py [--sentences 600] [--epochs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from common import CONLL, REPO  # adds the repo to sys.path
+
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+MAX_PNG_BYTES = 300_000
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def training_file(folder: Path, sentences: int) -> Path:
+    """The first ``sentences`` sentences of CoNLL-2003 eng.train (4 columns), else the fixture."""
+    src = CONLL / "eng.train"
+    if not src.is_file():
+        return REPO / "tests" / "fixtures" / "app_train.conll"
+    out, n = [], 0
+    for line in src.read_text(encoding="utf-8").splitlines():
+        out.append(line)
+        if not line.strip():
+            n += 1
+            if n >= sentences:
+                break
+    path = folder / "conll2003-sample.txt"
+    path.write_text("\n".join(out) + "\n", encoding="utf-8")
+    return path
+
+
+def save_png(png: bytes, path: Path) -> None:
+    """Write a screenshot, reduced to a 256-colour palette if it is over MAX_PNG_BYTES."""
+    if len(png) > MAX_PNG_BYTES:
+        from PIL import Image
+
+        buf = io.BytesIO()
+        Image.open(io.BytesIO(png)).convert("RGB").quantize(colors=256).save(buf, format="PNG", optimize=True)
+        png = buf.getvalue()
+    path.write_bytes(png)
+    print(f"{path.relative_to(REPO)}: {len(png) / 1000:.0f} KB")
+
+
+def set_number(page, label: str, value: float) -> None:
+    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sentences", type=int, default=600, help="CoNLL-2003 sentences to fine-tune on")
+    ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument("--out", type=Path, default=REPO / "docs")
+    args = ap.parse_args()
+    from playwright.sync_api import sync_playwright
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
+        env = dict(os.environ, TAGGER_MODELS_DIR=str(Path(tmp) / "models"), PYTHONPATH=str(REPO))
+        proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env)
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+                page = browser.new_page(viewport={"width": 1280, "height": 900})
+                page.set_default_timeout(600_000)
+                for _ in range(600):
+                    try:
+                        page.goto(url)
+                        break
+                    except Exception:  # noqa: BLE001 -- not up yet
+                        time.sleep(1)
+                page.locator("#tag-text textarea").wait_for()
+
+                page.get_by_role("button", name="long paragraph").click()
+                page.wait_for_function("document.querySelector('#tag-text textarea').value.length > 100")
+                page.locator("#tag-button").click()
+                page.locator("#tag-info").get_by_text("entities").wait_for()
+                page.wait_for_timeout(500)
+                box = page.locator("#entity-table").bounding_box()
+                height = int(box["y"] + min(box["height"], 330)) + 10 if box else 1100
+                page.set_viewport_size({"width": 1280, "height": max(height, 900)})
+                save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-tag.png")
+
+                page.get_by_role("tab", name="Fine-tune").click()
+                page.locator("#train-file input[type=file]").set_input_files(str(training_file(Path(tmp), args.sentences)))
+                page.locator("#data-report").get_by_text("sentences").first.wait_for()
+                set_number(page, "Epochs", args.epochs)
+                set_number(page, "Batch size", 16)
+                page.locator("#train-button").click()
+                page.locator("#train-status").get_by_text("Done in").wait_for()
+                page.wait_for_timeout(1000)
+                box = page.locator("#model-zip").bounding_box()
+                height = int(box["y"] + box["height"]) + 10 if box else 1700
+                page.set_viewport_size({"width": 1280, "height": height})
+                save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-train.png")
+                browser.close()
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Training in a separate worker process, so Cancel can really stop it and a crash (or a
+SIGKILL from the OOM killer) of the worker leaves the app running.
+
+One worker process runs one job and exits. The manager keeps one idle worker with torch
+already imported (a spare), so a job starts without paying the import time. Progress comes
+back over a multiprocessing queue as plain dicts; cancel is cooperative first (an event the
+trainer polls between steps), then ``terminate``, then ``kill``.
+
+This module imports no torch itself: the worker imports ``tagger.train`` in its own process.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing as mp
+import os
+import queue
+import signal
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger(__name__)
+_CTX = mp.get_context("spawn")
+STEP_EVENT_INTERVAL_S = 0.5  # the worker sends at most two step events a second
+EXIT_GRACE_S = 30.0  # a worker that sent its result gets this long to exit before it is terminated
+
+
+# ---------------------------------------------------------------------------------------------
+# worker process side
+def _worker_main(jobs_q: Any, events_q: Any, stop: Any, parent_pid: int) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the app's terminal: the app stops us
+    try:
+        from tagger.config import TrainConfig
+        from tagger.train import TrainingCancelled, TrainingError, train_files
+    except Exception as err:  # noqa: BLE001 -- a broken install: say so instead of dying silently
+        events_q.put({"kind": "error", "message": f"the training worker cannot start: {type(err).__name__}: {err}"})
+        return
+    events_q.put({"kind": "ready", "pid": os.getpid()})
+    spec = None
+    while spec is None:
+        try:
+            spec = jobs_q.get(timeout=2.0)
+        except queue.Empty:
+            if os.getppid() != parent_pid:
+                return  # the app is gone
+            continue
+        if spec == "exit":
+            return
+
+    def should_stop() -> bool:
+        return stop.is_set() or os.getppid() != parent_pid
+
+    last_step = 0.0
+
+    def callback(ev: Any) -> None:
+        nonlocal last_step
+        if ev.kind == "step":
+            now = time.monotonic()
+            if now - last_step < STEP_EVENT_INTERVAL_S and ev.step != ev.total_steps:
+                return
+            last_step = now
+        events_q.put(
+            {"kind": ev.kind, "step": ev.step, "total": ev.total_steps, "epoch": ev.epoch, "loss": ev.loss,
+             "dev": ev.dev, "elapsed": ev.elapsed, "message": ev.message}
+        )
+
+    try:
+        config = TrainConfig.from_dict(spec["config"])
+        result = train_files(config, spec["train"], spec.get("dev"), spec["out"], callback=callback, should_stop=should_stop)
+        events_q.put({"kind": "result", "dev": result.dev, "best_epoch": result.best_epoch, "seconds": result.seconds,
+                      "history": result.history})
+    except TrainingCancelled:
+        events_q.put({"kind": "cancelled"})
+    except (TrainingError, ValueError, OSError) as err:  # DataError, ConfigError, ModelError are ValueErrors
+        events_q.put({"kind": "error", "message": str(err)})
+    except MemoryError:
+        events_q.put({"kind": "error", "message": "out of memory; lower the batch size or the max length"})
+    except Exception as err:  # noqa: BLE001 -- process boundary: traceback to the log, one line to the user
+        traceback.print_exc()
+        events_q.put({"kind": "error", "message": f"training failed unexpectedly ({type(err).__name__}: {err})"})
+
+
+# ---------------------------------------------------------------------------------------------
+# app side
+class _Worker:
+    def __init__(self) -> None:
+        self.jobs_q = _CTX.Queue()
+        self.events_q = _CTX.Queue()
+        self.stop = _CTX.Event()
+        self.process = _CTX.Process(
+            target=_worker_main, args=(self.jobs_q, self.events_q, self.stop, os.getpid()), name="tagger-train-worker", daemon=True
+        )
+        self.process.start()
+        self.started = time.monotonic()
+
+    def alive(self) -> bool:
+        return self.process.is_alive()
+
+    def halt(self, grace: float) -> None:
+        """Cooperative stop, then SIGTERM, then SIGKILL; returns once the process is gone."""
+        self.stop.set()
+        try:
+            self.jobs_q.put_nowait("exit")  # an idle spare waits for a job, not for the stop event
+        except (ValueError, OSError, queue.Full):
+            pass
+        self.process.join(grace)
+        if self.process.is_alive():
+            log.warning("training worker %s did not stop within %.0f s; terminating", self.process.pid, grace)
+            self.process.terminate()
+            self.process.join(2.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(5.0)
+        for q in (self.jobs_q, self.events_q):
+            q.cancel_join_thread()
+            q.close()
+
+
+class TrainJob:
+    """One training run. Read progress with :meth:`poll`; stop it with :meth:`cancel`."""
+
+    def __init__(self, worker: _Worker, spec: dict[str, Any], grace: float, on_exit: Callable[[], None]) -> None:
+        self.worker = worker
+        self.spec = spec
+        self.grace = grace
+        self.state = "running"  # running | done | cancelled | failed
+        self.error = ""
+        self.result: dict[str, Any] | None = None
+        self.session: str | None = None  # the browser session that started it (Cancel only stops its own job)
+        self._on_exit = on_exit
+        self._reaper: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def pid(self) -> int | None:
+        return self.worker.process.pid
+
+    @property
+    def finished(self) -> bool:
+        return self.state != "running"
+
+    def poll(self, timeout: float) -> list[dict[str, Any]]:
+        """Events that arrived, waiting up to ``timeout`` for the first one."""
+        events: list[dict[str, Any]] = []
+        if self.finished:
+            return events
+        try:
+            events.append(self.worker.events_q.get(timeout=timeout))
+            while True:
+                events.append(self.worker.events_q.get_nowait())
+        except (queue.Empty, OSError, ValueError, EOFError):
+            pass
+        for ev in events:
+            if ev["kind"] == "result":
+                self.state, self.result = "done", ev
+            elif ev["kind"] == "cancelled":
+                self.state = "cancelled"
+            elif ev["kind"] == "error":
+                self.state, self.error = "failed", ev["message"]
+        if not events and not self.worker.alive():
+            self._died()
+        return events
+
+    def _died(self) -> None:
+        code = self.worker.process.exitcode
+        if self.worker.stop.is_set():
+            self.state = "cancelled"
+            return
+        how = f"killed by signal {-code}" if code is not None and code < 0 else f"exit code {code}"
+        hint = " (SIGKILL: often the system running out of memory; try a smaller batch size or max length)" if code == -9 else ""
+        self.state = "failed"
+        self.error = f"the training worker stopped unexpectedly ({how}){hint}; no model was written"
+
+    def cancel(self, then: Callable[[], None] | None = None) -> None:
+        """Stop the worker in the background (cooperative, then terminate/kill); ``then`` runs
+        once it is gone. Safe to call more than once and after the job finished."""
+        with self._lock:
+            if self.state == "running":
+                self.state = "cancelled"
+            if self._reaper is not None:
+                if then is not None:
+                    threading.Thread(target=lambda: (self._reaper.join(), then()), daemon=True).start()  # type: ignore[union-attr]
+                return
+
+            grace = self.grace if self.state == "cancelled" else EXIT_GRACE_S  # a finished worker is exiting anyway
+
+            def reap() -> None:
+                try:
+                    self.worker.halt(grace)
+                finally:
+                    if then is not None:
+                        then()
+                    self._on_exit()
+
+            self._reaper = threading.Thread(target=reap, name="tagger-train-reaper", daemon=True)
+            self._reaper.start()
+
+    def wait_stopped(self, timeout: float | None = None) -> bool:
+        if self._reaper is not None:
+            self._reaper.join(timeout)
+        return not self.worker.alive()
+
+
+class JobManager:
+    """Starts one training job at a time in a worker process."""
+
+    def __init__(self, prewarm: bool = True, grace: float = 3.0) -> None:
+        self.prewarm_enabled = prewarm
+        self.grace = grace
+        self.current: TrainJob | None = None
+        self._spare: _Worker | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def prewarm(self) -> None:
+        """Start an idle worker (imports torch and the trainer) unless a job is running."""
+        with self._lock:
+            if not self.prewarm_enabled or self._closed or self._spare is not None:
+                return
+            if self.current is not None and self.current.worker.alive():
+                return
+            self._spare = _Worker()
+
+    def start(self, spec: dict[str, Any]) -> TrainJob:
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("the app is shutting down")
+            prev = self.current
+            if prev is not None and prev.worker.alive():
+                if not prev.finished:
+                    raise RuntimeError("another training job is still running")
+                prev.worker.halt(0.0)  # finished or cancelled: nothing left to save, stop it now
+            worker, self._spare = self._spare, None
+            if worker is None or not worker.alive():
+                worker = _Worker()
+            worker.jobs_q.put(spec)
+            job = TrainJob(worker, spec, self.grace, on_exit=self._after_job)
+            self.current = job
+            return job
+
+    def _after_job(self) -> None:
+        if self.prewarm_enabled and not self._closed:
+            threading.Timer(1.0, self.prewarm).start()
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._closed = True
+            spare, self._spare = self._spare, None
+            job = self.current
+        if spare is not None:
+            spare.halt(0.5)
+        if job is not None and job.worker.alive():
+            job.worker.halt(self.grace)

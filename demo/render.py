@@ -1,0 +1,197 @@
+"""Predictions, data reports and scores -> values for Gradio components. Pure functions.
+
+Everything user-controlled (text, file names, label names) that goes into Markdown or an
+error message is escaped here; HighlightedText and Dataframe cells render text as text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import Counter
+from typing import Any
+
+import pandas as pd
+
+# Fixed colours for the usual entity types; other types get one from the palette by order.
+TYPE_COLORS = {
+    "PER": "#f87171", "PERSON": "#f87171", "Person": "#f87171",
+    "ORG": "#60a5fa", "Organisation": "#60a5fa", "Organization": "#60a5fa",
+    "LOC": "#4ade80", "GPE": "#4ade80", "Location": "#4ade80",
+    "MISC": "#c084fc",
+}
+PALETTE = ["#fbbf24", "#2dd4bf", "#f472b6", "#a3e635", "#fb923c", "#818cf8", "#22d3ee", "#e879f9", "#facc15", "#94a3b8"]
+O_COLOR = "#e5e7eb"
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~])")
+
+
+def md(text: object) -> str:
+    """Escape user-controlled text for a Markdown component (no HTML, no Markdown syntax)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+
+
+def plain(text: object) -> str:
+    """Escape user-controlled text for a gr.Error/gr.Warning message (rendered as HTML, as element text)."""
+    return html.escape(str(text), quote=False)
+
+
+def entity_type(label: str) -> str:
+    return label[2:] if len(label) > 2 and label[1] == "-" and label[0] in "BIES" else label
+
+
+def color_map(types: list[str]) -> dict[str, str]:
+    out, n = {}, 0
+    for t in types:
+        if t in TYPE_COLORS:
+            out[t] = TYPE_COLORS[t]
+        else:
+            out[t] = PALETTE[n % len(PALETTE)]
+            n += 1
+    return out
+
+
+def model_types(labels: list[str]) -> list[str]:
+    """Entity types of a label list, in order of first appearance (``O`` dropped)."""
+    return list(dict.fromkeys(entity_type(lab) for lab in labels if lab != "O"))
+
+
+def entity_value(pred: Any) -> dict[str, Any]:
+    """The HighlightedText value: character-offset entity dicts (adjacent entities stay separate)."""
+    return {
+        "text": pred.text,
+        "entities": [
+            {"entity": e.label, "start": e.start, "end": e.end, "score": round(e.score, 4), "word": e.text}
+            for e in pred.entities
+        ],
+    }
+
+
+LOW_MARK = " ⚠"
+
+
+def raw_label(label: str, score: float, low: float) -> str:
+    return label + LOW_MARK if score < low else label
+
+
+def word_value(pred: Any, low: float) -> dict[str, Any]:
+    """Every word with its raw tag (``B-``/``I-``/``O``); low-confidence words get a ⚠."""
+    return {
+        "text": pred.text,
+        "entities": [{"entity": raw_label(w.label, w.score, low), "start": w.start, "end": w.end} for w in pred.words],
+    }
+
+
+def word_color_map(labels: list[str]) -> dict[str, str]:
+    """Colours for the raw view: ``B-X``/``I-X`` (and their ⚠ variants) in X's colour, ``O`` grey."""
+    base = color_map(model_types(labels))
+    out = {}
+    for lab in labels:
+        color = O_COLOR if lab == "O" else base.get(entity_type(lab), PALETTE[-1])
+        out[lab] = out[lab + LOW_MARK] = color
+    return out
+
+
+def flag(score: float, low: float) -> str:
+    return "⚠ low" if score < low else ""
+
+
+def entity_table(pred: Any, low: float) -> pd.DataFrame:
+    rows = [[e.text, e.label, round(e.score, 3), flag(e.score, low), e.start, e.end] for e in pred.entities]
+    return pd.DataFrame(rows, columns=["entity", "type", "confidence", "flag", "start", "end"])
+
+
+def word_table(pred: Any, low: float) -> pd.DataFrame:
+    rows = [[i + 1, w.text, w.label, round(w.score, 3), flag(w.score, low)] for i, w in enumerate(pred.words)]
+    return pd.DataFrame(rows, columns=["#", "word", "label", "confidence", "flag"])
+
+
+def tag_info(pred: Any, model: str, seconds: float, low: float) -> str:
+    counts = Counter(e.label for e in pred.entities)
+    by_type = ", ".join(f"{md(k)} {v}" for k, v in counts.most_common()) or "none"
+    n_low = sum(w.score < low for w in pred.words)
+    low_note = f"; **{n_low} low-confidence word{'s' if n_low != 1 else ''}** (score < {low:g}, marked ⚠)" if n_low else ""
+    return (
+        f"{len(pred.words):,} words, {len(pred.entities):,} entities ({by_type}) "
+        f"in {seconds * 1000:.0f} ms with model `{md(model)}`{low_note}"
+    )
+
+
+def _f1(scores: object) -> str:
+    return f"{scores['f1']:.1f}" if isinstance(scores, dict) and isinstance(scores.get("f1"), int | float) else "–"
+
+
+def model_summary(summary: dict[str, Any]) -> str:
+    config = summary.get("config") or {}
+    labels = summary.get("labels") or []
+    types = model_types(labels)
+    report = summary.get("data_report") or {}
+    trained_on = f" · trained on {md(report.get('file'))} ({report.get('sentences', 0):,} sentences)" if report else ""
+    source = {"default": "shipped default", "trained": "trained in this app", "folder": "model folder"}.get(summary.get("source", ""), "")
+    return (
+        f"**{md(summary.get('name', ''))}** ({source}) · base `{md(config.get('base', '?'))}` · head {md(config.get('head', '?'))}"
+        f"{trained_on}  \n"
+        f"labels ({len(types)}): {md(', '.join(types)) or '–'}  \n"
+        f"dev F1 **{_f1(summary.get('dev'))}** · test F1 **{_f1(summary.get('test'))}**"
+    )
+
+
+def report_markdown(report: Any, dev_report: Any | None = None) -> str:
+    r = report
+    lines = [
+        (f"**{md(r.file)}**: {r.sentences:,} sentences, {r.words:,} words, {r.documents:,} documents, "
+         f"longest sentence {r.longest_sentence:,} words"),
+        (f"format {md(r.format)} ({md(r.separator)}-separated, {r.columns} columns, labels from column {r.label_column}) · "
+         f"tag scheme **{md(r.scheme)}** (read as IOB2) · {r.repaired:,} sentences with repaired tags"),
+    ]
+    if dev_report is not None:
+        lines.append(f"dev file **{md(dev_report.file)}**: {dev_report.sentences:,} sentences, labels {md(', '.join(dev_report.labels))}")
+    else:
+        lines.append("no dev file: 10% of the sentences are held out (fixed seed)")
+    lines += [f"⚠ {md(w)}" for w in r.warnings]
+    if dev_report is not None:
+        lines += [f"⚠ dev: {md(w)}" for w in dev_report.warnings]
+    return "  \n".join(lines)
+
+
+def labels_table(report: Any) -> pd.DataFrame:
+    rows = [[k, v] for k, v in sorted(report.labels.items(), key=lambda kv: -kv[1])]
+    return pd.DataFrame(rows, columns=["label", "count"])
+
+
+def labels_table_empty() -> pd.DataFrame:
+    return pd.DataFrame([], columns=["label", "count"])
+
+
+SCORE_COLUMNS = ["type", "precision", "recall", "F1", "support"]
+
+
+def scores_table_empty() -> pd.DataFrame:
+    return pd.DataFrame([], columns=SCORE_COLUMNS)
+
+
+def scores_table(dev: dict[str, Any]) -> pd.DataFrame:
+    rows = [
+        [k, round(v["precision"], 2), round(v["recall"], 2), round(v["f1"], 2), int(v["support"])]
+        for k, v in sorted((dev.get("per_type") or {}).items())
+    ]
+    rows.append(["micro avg", round(dev["precision"], 2), round(dev["recall"], 2), round(dev["f1"], 2),
+                 sum(r[4] for r in rows)])
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+
+
+def loss_frame(points: list[tuple[float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(points or [], columns=["epoch", "loss"], dtype=float)
+
+
+def f1_frame(points: list[tuple[float, float]]) -> pd.DataFrame:
+    return pd.DataFrame(points or [], columns=["epoch", "dev F1"], dtype=float)
+
+
+def column_choices(preview: list[list[str]], ncols: int) -> list[tuple[str, int]]:
+    """Label-column picker entries: ``column 3 (last): B-ORG, O, B-PER`` for columns 1..n-1."""
+    out = []
+    for c in range(1, ncols):
+        seen = list(dict.fromkeys(row[c] for row in preview if len(row) == ncols))[:4]
+        last = " (last)" if c == ncols - 1 else ""
+        out.append((f"column {c}{last}: {', '.join(seen)}", c))
+    return out

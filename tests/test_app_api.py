@@ -1,0 +1,311 @@
+"""The web app through its API (gradio_client), plus unit tests of its registry and rendering.
+
+One app is launched in-process on a free 127.0.0.1 port for the module; training jobs use the
+tiny random base (``tiny_base``) so each takes seconds.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import signal
+import zipfile
+from pathlib import Path
+
+import pytest
+from app_support import DEV_FILE, REPO, TINY_TRAIN, TRAIN_FILE, app_model_dirs, start_app, wait_for
+from conftest import needs_default
+
+SENTENCE = "Angela Merkel visited Paris today."
+
+
+@pytest.fixture(scope="module")
+def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
+    running = start_app(tmp_path_factory.mktemp("app"), tiny_base, tiny_tagger)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def client(app, tmp_path_factory: pytest.TempPathFactory):
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def train_args(train: Path = TRAIN_FILE, dev: Path | None = DEV_FILE, **changes):
+    from gradio_client import handle_file
+
+    s = dict(TINY_TRAIN, **changes)
+    return (handle_file(str(train)), handle_file(str(dev)) if dev else None, s["base_label"], s["head"], s["epochs"], s["lr"],
+            s["batch_size"], s["max_length"], s["label_column"])
+
+
+def entities(result) -> list[tuple[str, str]]:
+    value = result[2]
+    return [(value["text"][e["start"] : e["end"]], e["entity"]) for e in value["entities"]]
+
+
+# ------------------------------------------------------------------------------------ tag
+def test_app_tag_returns_expected_entities(client) -> None:
+    result = client.predict(SENTENCE, "tiny", api_name="/tag")
+    highlighted, words, value, ent_table, word_table, info = result
+    assert entities(result) == [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    assert value["text"] == SENTENCE
+    assert all(0.0 <= e["score"] <= 1.0 for e in value["entities"])
+    assert {"token": "Angela Merkel", "class_or_confidence": "PER"} in highlighted
+    assert "".join(t["token"] for t in highlighted) == SENTENCE
+    assert [row[1:3] for row in word_table["data"]][:2] == [["Angela", "B-PER"], ["Merkel", "I-PER"]]
+    assert [row[:2] for row in ent_table["data"]] == [["Angela Merkel", "PER"], ["Paris", "LOC"]]
+    assert "6 words, 2 entities" in info
+    assert "".join(t["token"] for t in words) == SENTENCE
+
+
+@needs_default
+def test_app_tag_default_model_finds_entities(client) -> None:
+    result = client.predict("German Chancellor Olaf Scholz met Emmanuel Macron in Paris on Tuesday.", "default", api_name="/tag")
+    found = entities(result)
+    assert ("Olaf Scholz", "PER") in found and ("Paris", "LOC") in found
+
+
+@pytest.mark.parametrize("name", ["no-such-model", "../../etc", "/etc/passwd", "tiny/../tiny"])
+def test_app_tag_unknown_model_gives_clear_error(client, name: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Unknown model .* Choose one of: .*tiny"):
+        client.predict(SENTENCE, name, api_name="/tag")
+
+
+def test_app_tag_overlong_text_gives_clear_error(client) -> None:
+    from gradio_client.exceptions import AppError
+
+    from tagger.predict import MAX_TEXT_CHARS
+
+    with pytest.raises(AppError, match=f"limit is {MAX_TEXT_CHARS:,}"):
+        client.predict("word " * (MAX_TEXT_CHARS // 5 + 1), "tiny", api_name="/tag")
+
+
+def test_app_tag_empty_text_gives_clear_error(client) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Type or paste some text"):
+        client.predict("   ", "tiny", api_name="/tag")
+
+
+def test_app_tag_long_text_is_tagged_completely(client) -> None:
+    text = " ".join([SENTENCE] * 600)  # 3,600 words
+    result = client.predict(text, "tiny", api_name="/tag")
+    assert len(result[4]["data"]) == 3600
+    labels = [label for _, label in entities(result)]
+    assert labels.count("PER") == 600 and labels.count("LOC") == 600  # one of each per sentence, to the very end
+    assert result[2]["entities"][-1]["end"] == len(text) - len(" today.")
+
+
+def test_app_tag_html_comes_back_as_text(client) -> None:
+    text = "<script>window.__xss=1</script> Angela Merkel visited Paris today."
+    result = client.predict(text, "tiny", api_name="/tag")
+    assert result[2]["text"] == text
+    assert "".join(t["token"] for t in result[0]) == text
+
+
+# ------------------------------------------------------------------------------------ data report
+def test_app_data_report_shows_columns_and_labels(client) -> None:
+    from gradio_client import handle_file
+
+    report, column, labels = client.predict(handle_file(str(TRAIN_FILE)), None, api_name="/data_report")
+    assert "40 sentences" in report and "IOB1" in report and "4 columns" in report
+    assert column["value"] == 3 and len(column["choices"]) == 3 and column["visible"]
+    assert {row[0]: row[1] for row in labels["data"]} == {"PER": 40, "LOC": 31, "ORG": 28, "MISC": 5}
+
+
+def test_app_data_report_bad_file_is_explained(client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    bad = tmp_path / "one-column.txt"
+    bad.write_text("just\nwords\n\nhere\n", encoding="utf-8")
+    report, _, _ = client.predict(handle_file(str(bad)), None, api_name="/data_report")
+    assert report.startswith("❌") and "line 1" in report and "only one column" in report
+
+
+def test_app_data_report_escapes_file_and_label_names(client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    evil = tmp_path / "<img src=x onerror=alert(1)>.conll"
+    evil.write_text("Paris B-<b>LOC</b>\nis O\n\nBerlin B-<b>LOC</b>\n", encoding="utf-8")
+    report, _, labels = client.predict(handle_file(str(evil)), None, api_name="/data_report")
+    assert "<img" not in report and "<b>" not in report
+    assert labels["data"] == [["<b>LOC</b>", 2]]  # a table cell: shown as text
+
+
+# ------------------------------------------------------------------------------------ training
+def test_app_train_then_tag_with_new_model(app, client, tmp_path: Path) -> None:
+    from gradio_client import Client
+
+    before = app_model_dirs(app)
+    job = client.submit(*train_args(), api_name="/train")
+    status, _loss_plot, _f1_plot, scores, zip_path, name, *_ = job.result(timeout=600)
+    assert "Done" in status and name in status
+    assert name in app.ctx.registry.names()
+    rows = {row[0]: row for row in scores["data"]}
+    assert set(rows) == {"LOC", "MISC", "ORG", "PER", "micro avg"}
+    assert 0 <= rows["micro avg"][3] <= 100
+    assert len(job.outputs()) >= 2  # progress came in before the end
+    assert app_model_dirs(app) - before == {name}  # one complete model, no temp leftovers
+    # usable at once through tag, also from another client session
+    result = Client(app.url, verbose=False).predict(SENTENCE, name, api_name="/tag")
+    assert result[2]["text"] == SENTENCE and len(result[4]["data"]) == 6
+    # the zip is a Hugging Face folder that transformers.pipeline loads
+    with zipfile.ZipFile(zip_path) as zf:
+        assert f"{name}/config.json" in zf.namelist() and f"{name}/model.safetensors" in zf.namelist()
+        zf.extractall(tmp_path)
+    from transformers import pipeline
+
+    out = pipeline("token-classification", model=str(tmp_path / name), device="cpu")(SENTENCE)
+    assert isinstance(out, list)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 64, "PNG image, not a text file"),
+        (b"one\ncolumn\n", "line 1: only one column"),
+        (b"", "empty"),
+        (b"w1 O\nw2 O\n\nw3 O\n", "single label"),
+    ],
+)
+def test_app_train_bad_upload_gives_clear_error(client, tmp_path: Path, content: bytes, message: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    bad = tmp_path / "upload.txt"
+    bad.write_bytes(content)
+    with pytest.raises(AppError, match=message):
+        client.predict(*train_args(train=bad, dev=None), api_name="/train")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"epochs": 0}, "less than minimum value 1"),  # the components' bounds, checked by Gradio
+        ({"lr": 5.0}, "greater than maximum value 0.01"),
+        ({"batch_size": 1000}, "greater than maximum value 128"),
+        ({"max_length": 256}, "limit of 128 positions"),
+        ({"base_label": "../../etc"}, "Unknown base model"),
+        ({"label_column": 7}, "label column 7 does not exist"),
+    ],
+)
+def test_app_train_bad_settings_give_clear_error(client, changes: dict, message: str) -> None:
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match=message):
+        client.predict(*train_args(**changes), api_name="/train")
+
+
+def _start_long_job(app, client, tmp_path: Path):
+    """A training job that runs long enough to interfere with (7,000+ steps); returns (client job, app job)."""
+    big = tmp_path / "big.conll"
+    big.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
+    job = client.submit(*train_args(train=big, epochs=20, batch_size=1), api_name="/train")
+    wait_for(lambda: any("step" in (o[0] or "") for o in job.outputs()), 300, what="training steps")
+    train_job = app.ctx.jobs.current
+    assert train_job is not None and not train_job.finished and train_job.worker.alive()
+    return job, train_job
+
+
+def test_app_train_cancel_stops_worker_and_leaves_no_model(app, client, tmp_path: Path) -> None:
+    from gradio_client.utils import QueueError, Status
+
+    before = app_model_dirs(app)
+    job, train_job = _start_long_job(app, client, tmp_path)
+    # the Tag tab keeps answering while the worker trains
+    assert entities(client.predict(SENTENCE, "tiny", api_name="/tag")) == [("Angela Merkel", "PER"), ("Paris", "LOC")]
+    # a second training job waits in the queue, with its position; past max_size the queue says it is full
+    waiting = client.submit(*train_args(), api_name="/train")
+    wait_for(lambda: waiting.status().code == Status.IN_QUEUE and waiting.status().rank is not None, 30, what="queue position")
+    max_size, app.blocks._queue.max_size = app.blocks._queue.max_size, 1
+    try:
+        with pytest.raises(QueueError, match="Queue is full"):
+            client.predict(SENTENCE, "tiny", api_name="/tag")
+    finally:
+        app.blocks._queue.max_size = max_size
+    waiting.cancel()
+    job.cancel()
+    wait_for(lambda: not train_job.worker.alive(), 30, what="the worker to stop")
+    wait_for(lambda: app_model_dirs(app) == before, 10, what="clean-up of the unfinished model")
+    assert train_job.state == "cancelled"
+
+
+def test_app_train_worker_killed_gives_clear_error(app, client, tmp_path: Path) -> None:
+    from gradio_client.exceptions import AppError
+
+    before = app_model_dirs(app)
+    job, train_job = _start_long_job(app, client, tmp_path)
+    os.kill(train_job.pid, signal.SIGKILL)
+    with pytest.raises(AppError, match="training worker stopped unexpectedly .*signal 9"):
+        job.result(timeout=60)
+    wait_for(lambda: app_model_dirs(app) == before, 10, what="clean-up of the unfinished model")
+    assert entities(client.predict(SENTENCE, "tiny", api_name="/tag"))  # the app goes on
+
+
+# ------------------------------------------------------------------------------------ units
+def test_app_registry_looks_names_up_never_joins_paths(tmp_path: Path, tiny_tagger: Path) -> None:
+    from demo.registry import ModelRegistry, UnknownModel
+
+    reg = ModelRegistry(tiny_tagger, [], tmp_path / "app-models")
+    assert reg.names() == ["default"]
+    for name in ["../default", str(tiny_tagger), "default/", "", None, 3]:
+        with pytest.raises(UnknownModel):
+            reg.get(name)
+
+
+def test_app_registry_caps_app_models_oldest_first(tmp_path: Path, tiny_tagger: Path) -> None:
+    from demo.registry import ModelRegistry
+
+    app_dir = tmp_path / "app-models"
+    reg = ModelRegistry(tiny_tagger, [], app_dir, max_app_models=2)
+    names = []
+    for i in range(4):
+        name = f"trained-{i}"
+        (app_dir / name).mkdir()
+        (app_dir / name / "config.json").write_text("{}")
+        os.utime(app_dir / name, (1000 + i, 1000 + i))
+        reg.add_trained(name, app_dir / name)
+        names.append(name)
+    assert sorted(p.name for p in app_dir.iterdir()) == ["trained-2", "trained-3"]
+    assert reg.names() == ["default", "trained-2", "trained-3"]
+    assert (tiny_tagger / "config.json").is_file()  # the default model is never touched
+    reg.discard(tiny_tagger)  # outside the app folder: refused
+    assert (tiny_tagger / "config.json").is_file()
+
+
+def test_app_highlight_keeps_adjacent_entities_apart() -> None:
+    import gradio as gr
+
+    from demo import render
+    from tagger.predict import Entity, Prediction, Word
+
+    text = "Paris Berlin"
+    words = (Word("Paris", 0, 5, "B-LOC", 0.9), Word("Berlin", 6, 12, "B-LOC", 0.4))
+    pred = Prediction(text, words, (Entity("Paris", 0, 5, "LOC", 0.9), Entity("Berlin", 6, 12, "LOC", 0.4)))
+    shown = gr.HighlightedText(combine_adjacent=False).postprocess(render.entity_value(pred)).model_dump()
+    assert [t["token"] for t in shown if t["class_or_confidence"]] == ["Paris", "Berlin"]
+    raw = gr.HighlightedText(combine_adjacent=False).postprocess(render.word_value(pred, 0.6)).model_dump()
+    assert [t["class_or_confidence"] for t in raw if t["class_or_confidence"]] == ["B-LOC", "B-LOC ⚠"]
+    assert render.word_table(pred, 0.6)["flag"].tolist() == ["", "⚠ low"]
+
+
+def test_app_markdown_and_errors_escape_user_text() -> None:
+    from demo import render
+
+    assert "<" not in render.md("<script>alert(1)</script>") and "&lt;script&gt;" in render.md("<script>")
+    assert render.plain("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
+
+
+def test_app_queue_is_bounded(app) -> None:
+    assert app.blocks._queue.max_size == app.ctx.settings.queue_max_size
+
+
+def test_app_demo_never_imports_torch_or_transformers() -> None:
+    for path in [*(REPO / "demo").glob("*.py"), REPO / "app.py"]:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            assert not any(n.split(".")[0] in ("torch", "transformers") for n in names), f"{path.name} imports {names}"

@@ -1,0 +1,125 @@
+"""The web app in a real browser: Playwright (sync API) driving Debian's Chromium.
+
+Skips when /usr/bin/chromium is absent (``apt-get install chromium``; Playwright cannot download
+browsers here). Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from app_support import REPO, TRAIN_FILE, start_app, wait_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"
+TIMEOUT_MS = 180_000  # generous: the CI machine may be busy
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+
+
+@pytest.fixture(scope="module")
+def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
+    running = start_app(tmp_path_factory.mktemp("browser-app"), tiny_base, tiny_tagger)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pw = pytest.importorskip("playwright.sync_api")
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(app, browser):
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    pg = context.new_page()
+    pg.set_default_timeout(TIMEOUT_MS)
+    pg.goto(app.url)
+    pg.locator("#tag-text textarea").wait_for()
+    yield pg
+    context.close()
+
+
+def tag(page, text: str) -> None:
+    page.locator("#tag-text textarea").fill(text)
+    page.locator("#tag-button").click()
+    page.locator("#tag-info").get_by_text(re.compile(r"\d+ words")).wait_for()
+
+
+def set_number(page, label: str, value: float) -> None:
+    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def test_app_browser_tag_highlights_entities(page) -> None:
+    tag(page, "Angela Merkel visited Paris today.")
+    highlighted = page.locator("#entities-view .token.highlighted")
+    assert highlighted.all_inner_texts() == ["Angela Merkel", "Paris"]
+    legend = page.locator('#entities-view [data-testid="highlighted-text:category-legend"]').inner_text()
+    assert "PER" in legend and "LOC" in legend
+    assert "Angela Merkel" in page.locator("#entity-table").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "app-tag.png"), full_page=True)
+    # the switch shows the raw per-word tags instead
+    page.get_by_label("Show raw per-word tags").check()
+    words = page.locator("#words-view")
+    words.wait_for()
+    assert "B-PER" in words.inner_text() and "I-PER" in words.inner_text()
+    assert not page.locator("#entities-view").is_visible()
+
+
+def test_app_browser_script_text_is_shown_not_run(page) -> None:
+    payload = "<script>window.__xss=1</script><img src=x onerror=\"window.__xss=2\"> Angela Merkel visited Paris."
+    tag(page, payload)
+    assert page.evaluate("window.__xss") is None
+    shown = page.locator("#entities-view").inner_text()
+    assert "<script>window.__xss=1</script>" in shown and '<img src=x onerror="window.__xss=2">' in shown
+    assert page.locator("#entities-view img").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "app-xss.png"), full_page=True)
+
+
+def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page) -> None:
+    page.get_by_role("tab", name="Fine-tune").click()
+    page.locator("#train-file input[type=file]").set_input_files(str(TRAIN_FILE))
+    page.locator("#data-report").get_by_text("40 sentences").wait_for()
+    assert "IOB1" in page.locator("#data-report").inner_text()
+    assert page.locator("#label-column").is_visible()  # 4 columns: the label column is a choice
+    set_number(page, "Epochs", 8)
+    set_number(page, "Batch size", 8)
+    set_number(page, "Learning rate", 0.005)
+    page.get_by_role("radio", name="linear").check()
+
+    page.locator("#train-button").click()
+    page.locator("#train-status").get_by_text(re.compile(r"Epoch \d+/8")).wait_for()  # live progress
+    page.screenshot(path=str(ARTIFACTS / "app-train-progress.png"), full_page=True)
+    page.locator("#train-status").get_by_text("Done in").wait_for()
+    scores = page.locator("#scores-table").inner_text()
+    assert "micro avg" in scores and "PER" in scores
+    name = page.locator("#model-name textarea, #model-name input").first.input_value()
+    assert name.startswith("trained-") and name in app.ctx.registry.names()
+    assert ".zip" in page.locator("#model-zip").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "app-train-done.png"), full_page=True)
+
+    # a second, longer job: cancel it while it runs
+    set_number(page, "Epochs", 20)
+    set_number(page, "Batch size", 1)
+    page.locator("#train-button").click()
+    page.locator("#train-status").get_by_text(re.compile(r"Epoch \d+/20")).wait_for()
+    job = app.ctx.jobs.current
+    page.locator("#cancel-button").click()
+    page.locator("#train-status").get_by_text("Training cancelled").wait_for()
+    wait_for(lambda: not job.worker.alive(), 30, what="the worker to stop")
+    page.screenshot(path=str(ARTIFACTS / "app-train-cancelled.png"), full_page=True)
+
+    # the first model is selectable in the Tag tab
+    page.get_by_role("tab", name="Tag").click()
+    assert page.locator("#model-select input").input_value() == name
