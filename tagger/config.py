@@ -29,6 +29,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0  # max gradient norm
     dropout: float = 0.1  # before the classifier
+    attention_dropout: float | None = None  # None = the base's (0.1 for BERT); 0.0 keeps SDPA's fused CPU kernel (faster steps)
     label_column: int = -1  # CoNLL column holding the label (-1 = last)
     dev_fraction: float = 0.1  # held out (fixed seed) when no dev file is given
     seed: int = 13

@@ -4,13 +4,16 @@ evaluation and prediction."""
 from __future__ import annotations
 
 import random
+import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
+from itertools import accumulate
 
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .align import IGNORE, build_window, casing_class, plan_windows
+from .align import CASE_PAD, IGNORE, build_window, casing_class, plan_windows
 
 
 @dataclass
@@ -23,12 +26,72 @@ class Feature:
     positions: list[int]  # first sub-token position of each owned word
 
 
+_PROBE = ["Hello", "world", "U.S.", "naïve", "don't", "2,000", "New-York", "\u200b", "日本語", "xyzzyq", "."]
+
+
+class _WordEncoder:
+    """A private copy of a fast tokenizer's Rust backend, without the padding/truncation a
+    ``tokenizer.json`` may carry, that tokenizes each distinct word once.
+
+    Pre-split words are tokenized one by one when that gives the same sub-tokens as tokenizing
+    the words together (``is_split_into_words``): true for WordPiece and byte-level BPE with a
+    prefix space, checked once per tokenizer on a probe sentence. Otherwise whole sentences are
+    encoded. Either way the result equals ``tokenizer(words, is_split_into_words=True)``.
+    """
+
+    def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        from tokenizers import Tokenizer
+
+        backend = tokenizer.backend_tokenizer  # type: ignore[attr-defined]
+        self.backend = Tokenizer.from_str(backend.to_str())
+        self.backend.no_padding()
+        self.backend.no_truncation()
+        self.size = len(tokenizer)
+        self.unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
+        self.per_word = self._in_context([_PROBE]) == self._by_word([_PROBE])
+
+    def _in_context(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        out: list[list[list[int]]] = []
+        for words, enc in zip(sentences, self.backend.encode_batch([list(s) for s in sentences], is_pretokenized=True, add_special_tokens=False)):
+            pieces: list[list[int]] = [[] for _ in words]
+            for tok, wid in zip(enc.ids, enc.word_ids):
+                if wid is not None:
+                    pieces[wid].append(tok)
+            out.append([p or [self.unk] for p in pieces])
+        return out
+
+    def _by_word(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        vocab = list(dict.fromkeys(w for s in sentences for w in s))
+        encoded = self.backend.encode_batch([[w] for w in vocab], is_pretokenized=True, add_special_tokens=False)
+        table = {w: (e.ids or [self.unk]) for w, e in zip(vocab, encoded)}
+        return [[table[w] for w in s] for s in sentences]
+
+    def __call__(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
+        return self._by_word(sentences) if self.per_word else self._in_context(sentences)
+
+
+_ENCODERS: weakref.WeakKeyDictionary[PreTrainedTokenizerBase, _WordEncoder] = weakref.WeakKeyDictionary()
+
+
+def _word_encoder(tokenizer: PreTrainedTokenizerBase) -> _WordEncoder | None:
+    if getattr(tokenizer, "backend_tokenizer", None) is None:
+        return None
+    enc = _ENCODERS.get(tokenizer)
+    if enc is None or enc.size != len(tokenizer):  # rebuilt if tokens were added since
+        enc = _ENCODERS[tokenizer] = _WordEncoder(tokenizer)
+    return enc
+
+
 def word_pieces(tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
-    """Sub-token ids of every word, tokenized in sentence context (``is_split_into_words``).
+    """Sub-token ids of every word, as tokenized in sentence context (``is_split_into_words``).
     A word the tokenizer drops entirely (control or zero-width characters) becomes ``[UNK]``,
-    so every word keeps a position and a label."""
+    so every word keeps a position and a label. The lists may be shared between equal words:
+    treat them as read-only."""
     if not sentences:
         return []
+    encoder = _word_encoder(tokenizer)
+    if encoder is not None:
+        return encoder(sentences)
     enc = tokenizer([list(s) for s in sentences], is_split_into_words=True, add_special_tokens=False)
     unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
     out: list[list[list[int]]] = []
@@ -49,6 +112,9 @@ def special_ids(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
     return cls, sep
 
 
+_casing = lru_cache(maxsize=1 << 16)(casing_class)
+
+
 def make_features(
     tokenizer: PreTrainedTokenizerBase,
     sentences: Sequence[Sequence[str]],
@@ -63,28 +129,48 @@ def make_features(
     budget = max_length - 2
     feats: list[Feature] = []
     for s, pieces in enumerate(word_pieces(tokenizer, sentences)):
-        cases = [casing_class(w) for w in sentences[s]]
+        cases = [_casing(w) for w in sentences[s]]
         labels = label_ids[s] if label_ids is not None else None
-        for win in plan_windows([len(p) for p in pieces], budget, overlap=overlap):
+        counts = [len(p) for p in pieces]
+        if sum(counts) <= budget:  # the usual case: one window holding the whole sentence
+            feats.append(_whole_sentence(s, pieces, counts, cls, sep, labels, cases))
+            continue
+        for win in plan_windows(counts, budget, overlap=overlap):
             ids, labs, case_ids, pos = build_window(pieces, win, cls, sep, budget, labels, cases)
             feats.append(Feature(s, range(win.own_start, win.own_end), ids, labs, case_ids, pos))
     return feats
 
 
+def _whole_sentence(
+    s: int, pieces: list[list[int]], counts: list[int], cls: int, sep: int, labels: Sequence[int] | None, cases: list[int]
+) -> Feature:
+    """What ``build_window`` gives for a window owning every word, built with fewer Python steps."""
+    ids = [cls]
+    for p in pieces:
+        ids += p
+    ids.append(sep)
+    positions = list(accumulate(counts[:-1], initial=1))
+    case_ids = [CASE_PAD]
+    for c, n in zip(cases, counts):
+        case_ids += [c] * n
+    case_ids.append(CASE_PAD)
+    if labels is None:
+        labs = [IGNORE] * len(ids)
+    else:
+        labs = [IGNORE] * len(ids)
+        for p, lab in zip(positions, labels):
+            labs[p] = lab
+    return Feature(s, range(len(pieces)), ids, labs, case_ids, positions)
+
+
 def collate(feats: Sequence[Feature], pad_id: int) -> dict[str, torch.Tensor]:
     """Pad a batch to its own longest window (dynamic padding)."""
     width = max(len(f.input_ids) for f in feats)
-    n = len(feats)
-    input_ids = torch.full((n, width), pad_id, dtype=torch.long)
-    labels = torch.full((n, width), IGNORE, dtype=torch.long)
-    case_ids = torch.zeros((n, width), dtype=torch.long)
-    mask = torch.zeros((n, width), dtype=torch.long)
-    for i, f in enumerate(feats):
-        k = len(f.input_ids)
-        input_ids[i, :k] = torch.tensor(f.input_ids)
-        labels[i, :k] = torch.tensor(f.labels)
-        case_ids[i, :k] = torch.tensor(f.case_ids)
-        mask[i, :k] = 1
+    pads = [width - len(f.input_ids) for f in feats]
+    input_ids = torch.tensor([f.input_ids + [pad_id] * k for f, k in zip(feats, pads)], dtype=torch.long)
+    labels = torch.tensor([f.labels + [IGNORE] * k for f, k in zip(feats, pads)], dtype=torch.long)
+    case_ids = torch.tensor([f.case_ids + [CASE_PAD] * k for f, k in zip(feats, pads)], dtype=torch.long)
+    mask = torch.tensor([[1] * (width - k) + [0] * k for k in pads], dtype=torch.long)
     return {"input_ids": input_ids, "attention_mask": mask, "case_ids": case_ids, "labels": labels}
 
 
@@ -113,8 +199,32 @@ def length_batches(lengths: Sequence[int], batch_size: int, seed: int | None, po
     return batches
 
 
+def inference_batches(lengths: Sequence[int], batch_size: int, max_padding: float = 0.02) -> list[list[int]]:
+    """Indices sorted by length, cut into batches of at most ``batch_size`` whose padding stays
+    within ``max_padding`` of their real tokens: mostly windows of one exact length, so the
+    model computes (almost) no padding at all.
+
+    >>> inference_batches([5, 1, 4, 2, 5, 5], 2)
+    [[1], [3], [2], [0, 4], [5]]
+    """
+    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
+    batches: list[list[int]] = []
+    batch: list[int] = []
+    real = 0
+    for i in order:
+        n = lengths[i]
+        if batch and (len(batch) == batch_size or n * (len(batch) + 1) > (real + n) * (1 + max_padding)):
+            batches.append(batch)
+            batch, real = [], 0
+        batch.append(i)
+        real += n
+    if batch:
+        batches.append(batch)
+    return batches
+
+
 def iter_batches(feats: Sequence[Feature], batch_size: int, pad_id: int) -> Iterator[tuple[list[Feature], dict[str, torch.Tensor]]]:
     """Inference batches sorted by length (so padding is minimal; results do not depend on order)."""
-    for idx in length_batches([len(f.input_ids) for f in feats], batch_size, seed=None):
+    for idx in inference_batches([len(f.input_ids) for f in feats], batch_size):
         group = [feats[i] for i in idx]
         yield group, collate(group, pad_id)

@@ -99,6 +99,20 @@ class _BucketSampler:
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
+# Dropout on the attention probabilities makes PyTorch's scaled_dot_product_attention leave its
+# fused CPU kernel for the unfused math path (matmul, softmax, a [batch, heads, T, T] random mask,
+# and all of it again in backward): 13% slower steps on CoNLL, 26% on 256-token windows (2-core
+# CPU, bench/bench_train.py). TrainConfig.attention_dropout=0.0 opts in; None keeps the base's.
+
+
+def _set_attention_dropout(model: torch.nn.Module, p: float) -> None:
+    """Set the dropout applied to attention probabilities (BERT-style ``*SelfAttention.dropout``)."""
+    for module in model.modules():
+        drop = getattr(module, "dropout", None)
+        if type(module).__name__.endswith("SelfAttention") and isinstance(drop, torch.nn.Dropout):
+            drop.p = p
+
+
 def _seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
@@ -145,6 +159,8 @@ def train(
     sampler = _BucketSampler([len(f.input_ids) for f in feats], config.batch_size, config.seed)
     loader = DataLoader(_FeatureList(feats), batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id))
     model = tagger.model
+    if config.attention_dropout is not None:
+        _set_attention_dropout(model, config.attention_dropout)
     head = {id(p) for p in model.head_parameters()}
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     groups: list[dict[str, Any]] = [
@@ -196,7 +212,10 @@ def train(
         train_seconds += time.perf_counter() - t_epoch
         check_stop()
         model.eval()
-        dev = evaluate_tagger(Tagger(raw, tagger.tokenizer, config), dev_data)
+        try:
+            dev = evaluate_tagger(Tagger(raw, tagger.tokenizer, config), dev_data)
+        except torch.OutOfMemoryError:
+            raise TrainingError("out of memory scoring the dev data; lower the max length") from None
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(loss_n, 1), "dev_f1": dev["f1"]})
         if dev["f1"] > best_f1:
             best_f1, best_epoch = dev["f1"], epoch + 1
