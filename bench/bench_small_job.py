@@ -42,12 +42,17 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--train", default=str(DATA / "sec-filings" / "FIN5.txt"))
     ap.add_argument("--test", default=str(DATA / "sec-filings" / "FIN3.txt"))
     ap.add_argument("--epochs", type=int, default=3)
+    ap.add_argument(
+        "--attention-dropout", type=float, default=None,
+        help="TrainConfig.attention_dropout (default: the config's, i.e. the base model's 0.1); 0.0 = fused attention kernel",
+    )
     ap.add_argument("--write", action="store_true", help="also put the section into docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
 
-    lines = header("Small job: SEC filings, 3 epochs, default config")
-    config = TrainConfig(epochs=args.epochs)
+    variant = "" if args.attention_dropout is None else f", attention_dropout={args.attention_dropout:g}"
+    lines = header(f"Small job: SEC filings, {args.epochs} epochs, default config{variant}")
+    config = TrainConfig(epochs=args.epochs, attention_dropout=args.attention_dropout)
     with tempfile.TemporaryDirectory(prefix="bench-small-") as tmp:
         t0 = time.perf_counter()
         result = train_files(config, args.train, None, Path(tmp) / "model")
@@ -57,7 +62,8 @@ def main(argv: list[str] | None = None) -> int:
     tokens = train_tokens(config, args.train)
     lines += [
         (f"`{Path(args.train).name}` ({n_train:,} sentences, 10% held out as dev), {args.epochs} epochs, default config "
-        f"(head `{config.head}`, batch {config.batch_size}, lr {config.lr:g}, max length {config.max_length}), "
+        f"(head `{config.head}`, batch {config.batch_size}, lr {config.lr:g}, max length {config.max_length}, "
+        f"attention dropout {'of the base (0.1)' if config.attention_dropout is None else config.attention_dropout}), "
         f"from `{config.base}`; test = `{Path(args.test).name}`."),
         "",
         "| wall s (target <= 90) | training loop s | sentences/s | best epoch | dev F1 | test F1 | peak RSS MB |",
@@ -74,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     md = "\n".join(lines + footer()) + "\n"
     print(md)
     if args.write:
-        write_section("small-job", md)
+        write_section("small-job" + ("" if args.attention_dropout is None else f"-attention-dropout-{args.attention_dropout:g}"), md)
     return 0
 
 

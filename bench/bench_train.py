@@ -65,6 +65,7 @@ def run_hf(args: argparse.Namespace) -> dict[str, Any]:
         DataCollatorForTokenClassification,
         Trainer,
         TrainingArguments,
+        set_seed,
     )
     from transformers.utils import logging as hf_logging
 
@@ -93,6 +94,7 @@ def run_hf(args: argparse.Namespace) -> dict[str, Any]:
     train_ds = [encode(s)[0] for s in train_set]
     dev_enc = [encode(s) for s in dev]
     dev_ds = [{k: v for k, v in item.items() if k != "labels"} for item, _ in dev_enc]
+    set_seed(args.seed)  # as run_ner: before the model, so the new classifier's initial weights are seeded
     model = AutoModelForTokenClassification.from_pretrained(
         base, num_labels=len(labels), id2label=dict(enumerate(labels)), label2id=label2id, dtype=torch.float32
     )
