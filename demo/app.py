@@ -31,6 +31,22 @@ from .settings import AppSettings
 from .uploads import inspect_upload
 
 log = logging.getLogger(__name__)
+def _named(component: Any) -> Any:
+    """Make an out-of-range value sent through the API fail with the setting's name in the
+    message (gradio's own says only "Value 1000 is greater than maximum value 128"). Wraps the
+    instance's ``preprocess``: a subclass would make gradio write a .pyi stub beside this file."""
+    check = component.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        try:
+            return check(payload)
+        except gr.Error as err:
+            raise gr.Error(f"{component.label}: {err.message}") from None
+
+    component.preprocess = preprocess
+    return component
+
+
 _PROGRESS = gr.Progress()  # Gradio injects a tracker where a parameter defaults to a Progress
 
 CONTINUE_DEFAULT = "default tagger (continue training it)"
@@ -269,7 +285,7 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
         config, train_path, dev_path = prepare(train_file, dev_file, base_label, head, epochs, lr, batch_size, max_length,
                                                label_column)
         name, out = registry.new_model_dir()
-        spec = {"config": config.to_dict(), "train": train_path, "dev": dev_path, "out": str(out)}
+        spec = {"config": config.to_dict(), "train": train_path, "dev": dev_path, "out": str(out), "name": name}
         try:
             job = ctx.jobs.start(spec)
         except RuntimeError as err:
@@ -325,13 +341,19 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
                       f"**{dev['f1']:.2f}**. The model **{render.md(name)}** is now selectable in the Tag tab.")
             yield status, render.loss_frame(loss_pts), render.f1_frame(f1_pts), render.scores_table(dev), str(zip_path), name
         finally:
+            if not registered and job.state == "done":  # Cancel clicked after the model was saved: keep it
+                registry.add_trained(name, out)
+                registered = True
             job.cancel(then=None if registered else (lambda: registry.discard(out)))
 
     def cancel(request: gr.Request) -> str:
         job = ctx.jobs.current
         session = getattr(request, "session_hash", None)
-        if job is not None and not job.finished and job.session == session:
-            job.cancel(then=lambda: ctx.registry.discard(Path(job.spec["out"])))
+        if job is not None and job.session == session:
+            if job.state == "done":  # finished before the click arrived: the model is saved, say so
+                return f"Training had already finished; the model was kept as {job.spec['name']!r}."
+            if not job.finished:
+                job.cancel(then=lambda: ctx.registry.discard(Path(job.spec["out"])))
         return "Training cancelled; no model was written."
 
     def max_length_limit(base_label: str | None) -> int:
@@ -411,13 +433,13 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
                         head = gr.Radio(list(HEADS), value=TrainConfig.head, label="Head",
                                         info="casing adds a word-shape embedding; linear is plain BertForTokenClassification")
                     with gr.Row():
-                        epochs = gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs")
-                        lr = gr.Number(value=TrainConfig.lr, label="Learning rate", minimum=1e-6, maximum=1e-2)
-                        batch = gr.Slider(1, 128, value=TrainConfig.batch_size, step=1, label="Batch size")
+                        epochs = _named(gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs"))
+                        lr = _named(gr.Number(value=TrainConfig.lr, label="Learning rate", minimum=1e-6, maximum=1e-2))
+                        batch = _named(gr.Slider(1, 128, value=TrainConfig.batch_size, step=1, label="Batch size"))
                         # the server checks 16..512; the browser's maximum follows the chosen base
                         limit = max_length_limit(first_base)
-                        max_len = gr.Slider(16, 512, value=min(TrainConfig.max_length, limit), step=16,
-                                            label="Max length (sub-tokens)", elem_id="max-length")
+                        max_len = _named(gr.Slider(16, 512, value=min(TrainConfig.max_length, limit), step=16,
+                                                   label="Max length (sub-tokens)", elem_id="max-length"))
                 with gr.Row():
                     start_btn = gr.Button("Start training", variant="primary", elem_id="train-button")
                     cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-button")

@@ -6,7 +6,7 @@ Environment variables (all optional):
 ``TAGGER_MODELS_DIR``      where app-trained models are written (default ``~/.cache/bert-tagger/models``)
 ``TAGGER_MAX_MODELS``      app-trained models kept on disk; the oldest is removed first (default 5)
 ``TAGGER_BASES``           fine-tuning bases, ``label=base;label=base`` (default the packaged MiniLM)
-``TAGGER_QUEUE_MAX``       requests waiting in the queue before new ones are refused (default 16)
+``TAGGER_QUEUE_MAX``       requests waiting in the queue before new ones are refused (default 32)
 ``TAGGER_TRAIN_THREADS``   torch threads of the training worker (default 0 = all cores)
 ``TAGGER_TAG_THREADS``     torch threads for tagging in the app process (default 1; read by app.py)
 ``TAGGER_WARMUP``          ``0`` skips loading the default model at start-up
@@ -55,7 +55,7 @@ class AppSettings:
     app_models_dir: Path = DEFAULT_MODELS_DIR
     max_app_models: int = 5
     bases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BASES))
-    queue_max_size: int = 16
+    queue_max_size: int = 32  # 20 simultaneous Tag requests fit (2 run, 18 wait): bench/bench_load.py
     train_threads: int = 0
     warmup: bool = True
     prewarm_worker: bool = True
@@ -67,7 +67,7 @@ class AppSettings:
         values: dict[str, object] = {
             "app_models_dir": Path(os.environ.get("TAGGER_MODELS_DIR") or DEFAULT_MODELS_DIR).expanduser(),
             "max_app_models": max(1, _env_int("TAGGER_MAX_MODELS", 5)),
-            "queue_max_size": max(1, _env_int("TAGGER_QUEUE_MAX", 16)),
+            "queue_max_size": max(1, _env_int("TAGGER_QUEUE_MAX", 32)),
             "train_threads": max(0, _env_int("TAGGER_TRAIN_THREADS", 0)),
             "warmup": _env_flag("TAGGER_WARMUP", True),
             "prewarm_worker": _env_flag("TAGGER_PREWARM_WORKER", True),

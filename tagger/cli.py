@@ -30,6 +30,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--head-lr", type=float, default=TrainConfig.head_lr)
     t.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     t.add_argument("--max-length", type=int, default=TrainConfig.max_length)
+    t.add_argument(
+        "--attention-dropout", type=float, default=TrainConfig.attention_dropout,
+        help="dropout on attention probabilities (default: the base model's own setting)",
+    )
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
     t.add_argument("--device", default=TrainConfig.device)
     t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
@@ -65,6 +69,7 @@ def _train(args: argparse.Namespace) -> None:
     config = TrainConfig(
         base=args.base, head=args.head, epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size,
         max_length=args.max_length, label_column=args.label_column, seed=args.seed, device=args.device,
+        attention_dropout=args.attention_dropout,
     )
     def on_event(event: TrainEvent) -> None:
         if event.kind == "epoch" and event.dev is not None:

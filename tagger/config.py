@@ -49,6 +49,8 @@ class TrainConfig:
             (0 <= self.weight_decay < 1, f"weight_decay must be in [0, 1), got {self.weight_decay}"),
             (self.grad_clip > 0, f"grad_clip must be > 0, got {self.grad_clip}"),
             (0 <= self.dropout < 1, f"dropout must be in [0, 1), got {self.dropout}"),
+            (self.attention_dropout is None or 0 <= self.attention_dropout < 1,
+             f"attention_dropout must be in [0, 1) or None, got {self.attention_dropout}"),
             (0 < self.dev_fraction < 0.5, f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}"),
             (self.threads >= 0, f"threads must be >= 0, got {self.threads}"),
             (bool(self.base.strip()), "base must name a model"),

@@ -1,7 +1,8 @@
 """The model: a transformer encoder with a token-classification head, plus checkpoint I/O.
 
-``TaggerModel`` wraps any ``AutoModelForTokenClassification`` (BERT encoder + dropout + linear
-head). The "casing" head adds a learned word-shape embedding to the input embeddings, which
+``TaggerModel`` wraps a token-classification model (BERT encoder + dropout + linear head):
+``tagger.bert``'s plain-PyTorch BERT for local BERT folders, transformers'
+``AutoModelForTokenClassification`` for anything else. The "casing" head adds a learned word-shape embedding to the input embeddings, which
 gives an uncased encoder back the capitalisation cue NER leans on. Another head is a small
 change here: subclass, and add its weights to ``extra_state``.
 
@@ -12,10 +13,12 @@ A checkpoint folder is a standard Hugging Face token-classification folder (conf
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import json
 import os
 import shutil
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +30,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PreTrainedTokenizerBase
 
+from . import bert
 from .align import N_CASE_CLASSES
 from .config import TrainConfig
 
@@ -137,14 +141,12 @@ def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
             raise ModelError(f"{config.base}: has a {tagger.model.head!r} head, config asks for {config.head!r}")
         return Tagger(tagger.model, tagger.tokenizer, config, {})
     try:
-        hf = AutoModelForTokenClassification.from_pretrained(
+        hf = _load_model(
             base,
             num_labels=len(labels),
             id2label=dict(enumerate(labels)),
             label2id={label: i for i, label in enumerate(labels)},
             classifier_dropout=config.dropout,
-            dtype=torch.float32,
-            trust_remote_code=False,
         )
     except OSError as err:
         raise ModelError(f"cannot load base model {config.base!r}: {err}") from None
@@ -152,6 +154,20 @@ def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
     if limit is not None and config.max_length > limit:
         raise ModelError(f"max_length {config.max_length} is more than {config.base!r} supports ({limit} positions)")
     return Tagger(TaggerModel(hf, config.head), load_tokenizer(base), config, {})
+
+
+def _load_model(name: str, use_safetensors: bool | None = None, **overrides: Any) -> nn.Module:
+    """Float32 token-classification model: ``tagger.bert`` for a local plain-BERT folder (loads
+    in a fraction of the time), transformers' Auto class for everything else (hub ids, other
+    architectures). ``overrides`` set config fields (labels, dropout)."""
+    config = AutoConfig.from_pretrained(name, trust_remote_code=False, **overrides)
+    if Path(name).is_dir():
+        model = bert.load_local(name, config)
+        if model is not None:
+            return model
+    return AutoModelForTokenClassification.from_pretrained(
+        name, config=config, dtype=torch.float32, trust_remote_code=False, use_safetensors=use_safetensors
+    )
 
 
 def load_tagger(path: str | Path, device: str = "cpu") -> Tagger:
@@ -162,9 +178,7 @@ def load_tagger(path: str | Path, device: str = "cpu") -> Tagger:
     meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
     config = TrainConfig.from_dict(meta.get("config", {"base": path_s, "head": "linear"}))
     try:
-        hf = AutoModelForTokenClassification.from_pretrained(
-            path_s, dtype=torch.float32, trust_remote_code=False, use_safetensors=True
-        )
+        hf = _load_model(path_s, use_safetensors=True)
     except OSError as err:
         raise ModelError(f"cannot load model {str(path)!r}: {err}") from None
     model = TaggerModel(hf, config.head)
@@ -175,10 +189,27 @@ def load_tagger(path: str | Path, device: str = "cpu") -> Tagger:
     return Tagger(model, load_tokenizer(path_s), config, meta)
 
 
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``), so a reader
+    or a crash sees the old model or the new one at ``b``, never neither. False where the
+    system or the file system cannot (the caller then falls back to two renames)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return result == 0
+
+
 def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False) -> Path:
-    """Save atomically: write everything into a temporary sibling folder, then rename it into
-    place, so a crash or cancel leaves either the complete old model, the complete new one,
-    or nothing, never a half-written folder."""
+    """Save atomically: write everything into a temporary sibling folder, then swap it into
+    place (one atomic exchange on Linux; elsewhere two renames, with the old model put back if
+    the second fails), so a crash or cancel leaves either the complete old model, the complete
+    new one, or nothing, never a half-written folder."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
@@ -197,6 +228,9 @@ def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False) -> Path
             save_file({k: v.to(dtype).contiguous() for k, v in extra.items()}, str(tmp / CASING_FILE))
         meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        if out.exists() and _exchange(tmp, out):
+            shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous model
+            return out
         old = None
         if out.exists():
             old = out.parent / f".{out.name}.old-{os.getpid()}"

@@ -19,9 +19,10 @@ from pathlib import Path
 
 import torch
 
+from .bert import BertSelfAttention
 from .model import TaggerModel
 
-FORMAT_VERSION = "2"  # bump when the export recipe changes (invalidates the cache)
+FORMAT_VERSION = "3"  # bump when the export recipe changes (invalidates the cache)
 
 
 def cache_dir() -> Path:
@@ -57,11 +58,17 @@ def export(model: TaggerModel, path: Path, quantize: bool) -> None:
     from onnxruntime.transformers.optimizer import optimize_model
 
     work = copy.deepcopy(model).cpu().float().eval()
-    work.hf.config._attn_implementation = "eager"  # the fusion patterns match eager attention, not SDPA
+    # the fusion patterns match eager attention (explicit matmul/softmax), not SDPA
+    work.hf.config._attn_implementation = "eager"
+    for module in work.modules():
+        if isinstance(module, BertSelfAttention):
+            module.eager = True
     casing = work.casing is not None
     names = ["input_ids", "attention_mask"] + (["case_ids"] if casing else [])
     ids = torch.randint(1000, 2000, (2, 12))
-    args = (ids, torch.ones_like(ids)) + ((torch.ones_like(ids),) if casing else ())
+    mask = torch.ones_like(ids)
+    mask[1, 9:] = 0  # a padded row: the traced graph must keep the attention mask
+    args = (ids, mask) + ((torch.ones_like(ids),) if casing else ())
     axes = {n: {0: "batch", 1: "tokens"} for n in [*names, "logits"]}
     cfg = work.hf.config
     with tempfile.TemporaryDirectory(prefix="tagger-onnx-") as tmp:

@@ -9,6 +9,7 @@ import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -54,10 +55,17 @@ class Prediction:
 
 
 @lru_cache(maxsize=4)
-def _spacy_tokenizer(language: str) -> Any:
+def _spacy_pipeline(language: str) -> Any:
     import spacy  # deferred: only prediction from raw text needs it
 
-    return spacy.blank(language).tokenizer
+    nlp = spacy.blank(language)
+    nlp.add_pipe("sentencizer")  # rule-based (sentence-final punctuation), no model download
+    return nlp
+
+
+def _is_word(text: str) -> bool:
+    # whitespace / invisible-only tokens carry no label
+    return any(c.isprintable() and not c.isspace() for c in text)
 
 
 def split_words(text: str, language: str = "en") -> list[tuple[str, int, int]]:
@@ -66,12 +74,27 @@ def split_words(text: str, language: str = "en") -> list[tuple[str, int, int]]:
     >>> split_words("Angela Merkel's visit, 2024.")
     [('Angela', 0, 6), ('Merkel', 7, 13), ("'s", 13, 15), ('visit', 16, 21), (',', 21, 22), ('2024', 23, 27), ('.', 27, 28)]
     """
-    out = []
-    for tok in _spacy_tokenizer(language)(text):
-        word = tok.text.strip()
-        if not word or not any(c.isprintable() and not c.isspace() for c in word):
-            continue  # whitespace / invisible-only tokens carry no label
-        out.append((tok.text, tok.idx, tok.idx + len(tok.text)))
+    return [(t.text, t.idx, t.idx + len(t.text)) for t in _spacy_pipeline(language).tokenizer(text) if _is_word(t.text)]
+
+
+def split_sentences(text: str, language: str = "en") -> list[list[tuple[str, int, int]]]:
+    """The words of :func:`split_words`, grouped into sentences: spaCy's sentencizer splits after
+    sentence-final punctuation, and a blank line always ends a sentence (headlines, list items).
+
+    >>> [[w for w, _, _ in s] for s in split_sentences("Merkel met Macron. They spoke.\\n\\nPARIS 1996")]
+    [['Merkel', 'met', 'Macron', '.'], ['They', 'spoke', '.'], ['PARIS', '1996']]
+    """
+    out: list[list[tuple[str, int, int]]] = []
+    for sent in _spacy_pipeline(language)(text).sents:
+        current: list[tuple[str, int, int]] = []
+        for t in sent:
+            if _is_word(t.text):
+                current.append((t.text, t.idx, t.idx + len(t.text)))
+            elif t.text.count("\n") >= 2 and current:
+                out.append(current)
+                current = []
+        if current:
+            out.append(current)
     return out
 
 
@@ -81,6 +104,12 @@ class Predictor:
     ``quantize=True`` runs an int8 dynamically quantised copy of the linear layers (faster on
     CPU, slightly different scores); the tagger passed in is never modified.
 
+    ``sentences=True`` (the default) tags each sentence of a text on its own, as the tagger was
+    trained: whole multi-sentence windows cost 4 F1 points on CoNLL-2003 test documents (85.3 vs
+    89.3 by gold sentences; 86.7 with spaCy's sentence splits, which miss the unpunctuated
+    headlines and tables), and let entity types drift inside long paragraphs. ``False`` tags
+    each text as one word sequence in overlapping windows.
+
     ``backend="onnx"`` (needs ``pip install onnxruntime onnx``) exports a copy of the model to
     ONNX once, fuses attention/GELU/LayerNorm for ONNX Runtime and, with ``quantize=True``,
     quantises its matrix products to int8: the fastest CPU path. The exported model is cached
@@ -88,12 +117,19 @@ class Predictor:
     """
 
     def __init__(
-        self, tagger: Tagger, batch_size: int = 64, max_length: int | None = None, quantize: bool = False, backend: str = "torch"
+        self,
+        tagger: Tagger,
+        batch_size: int = 64,
+        max_length: int | None = None,
+        quantize: bool = False,
+        backend: str = "torch",
+        sentences: bool = True,
     ) -> None:
         if backend not in ("torch", "onnx"):
             raise ValueError(f"backend must be 'torch' or 'onnx', got {backend!r}")
         self.tagger = tagger
         self.batch_size = batch_size
+        self.sentences = sentences
         limit = getattr(tagger.model.hf.config, "max_position_embeddings", 512)
         self.max_length = min(max_length or tagger.config.max_length, limit)
         self.labels = tagger.labels
@@ -153,16 +189,37 @@ class Predictor:
                 raise InputError(f"expected text, got {type(t).__name__}")
             if len(t) > MAX_TEXT_CHARS:
                 raise InputError(f"text has {len(t):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into parts.")
-        split = [split_words(t, lang) for t in texts]
-        tagged = self.tag_words([[w for w, _, _ in s] for s in split])
-        return [_prediction(t, s, tags) for t, s, tags in zip(texts, split, tagged)]
+        if not self.sentences:
+            split = [split_words(t, lang) for t in texts]
+            tagged = self.tag_words([[w for w, _, _ in s] for s in split])
+            return [_prediction(t, s, tags) for t, s, tags in zip(texts, split, tagged)]
+        # every sentence of every text in one tag_words call (batched across texts), then regrouped
+        per_text = [split_sentences(t, lang) for t in texts]
+        flat = [[w for w, _, _ in sent] for sents in per_text for sent in sents]
+        tags = iter(self.tag_words(flat))
+        out = []
+        for t, sents in zip(texts, per_text):
+            words = [w for sent in sents for w in sent]
+            labels = [tag for _ in sents for tag in next(tags)]
+            bounds = list(accumulate(len(sent) for sent in sents))
+            out.append(_prediction(t, words, labels, bounds))
+        return out
 
 
-def _prediction(text: str, split: list[tuple[str, int, int]], tags: list[tuple[str, float]]) -> Prediction:
+def _prediction(
+    text: str, split: list[tuple[str, int, int]], tags: list[tuple[str, float]], sentence_ends: Sequence[int] = ()
+) -> Prediction:
+    """Words and entities; an entity never crosses a sentence end (``sentence_ends``: the word
+    index after each sentence, the last one ``len(split)``)."""
     words = tuple(Word(w, s, e, label, score) for (w, s, e), (label, score) in zip(split, tags))
+    spans = []
+    start = 0
+    for end in sentence_ends or [len(words)]:
+        spans += [(start + sp.start, start + sp.end, sp.label) for sp in iob2_spans([w.label for w in words[start:end]])]
+        start = end
     entities = []
-    for span in iob2_spans([w.label for w in words]):
-        first, last = words[span.start], words[span.end - 1]
-        score = sum(w.score for w in words[span.start : span.end]) / (span.end - span.start)
-        entities.append(Entity(text[first.start : last.end], first.start, last.end, span.label, score))
+    for a, b, label in spans:
+        first, last = words[a], words[b - 1]
+        score = sum(w.score for w in words[a:b]) / (b - a)
+        entities.append(Entity(text[first.start : last.end], first.start, last.end, label, score))
     return Prediction(text, words, tuple(entities))

@@ -185,9 +185,9 @@ def test_app_train_bad_upload_gives_clear_error(client, tmp_path: Path, content:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"epochs": 0}, "less than minimum value 1"),  # the components' bounds, checked by Gradio
-        ({"lr": 5.0}, "greater than maximum value 0.01"),
-        ({"batch_size": 1000}, "greater than maximum value 128"),
+        ({"epochs": 0}, "Epochs: Value 0 is less than minimum value 1"),  # the components' bounds, named
+        ({"lr": 5.0}, "Learning rate: Value 5.0 is greater than maximum value 0.01"),
+        ({"batch_size": 1000}, "Batch size: Value 1000 is greater than maximum value 128"),
         ({"max_length": 256}, "limit of 128 positions"),
         ({"base_label": "../../etc"}, "Unknown base model"),
         ({"label_column": 7}, "label column 7 does not exist"),

@@ -106,6 +106,8 @@ BAD_RUNS = {
                            "error: training data: need at least 2 sentences"),
     "train-all-o": (["train", "--train", "{all_o}", "--base", "{base}", "--out", "{out}"], "error: the training data has a single label"),
     "train-bad-config": (["train", "--train", "{train}", "--epochs", "0", "--out", "{out}"], "error: epochs must be 1..100, got 0"),
+    "train-bad-attention-dropout": (["train", "--train", "{train}", "--attention-dropout", "1.5", "--out", "{out}"],
+                                    "error: attention_dropout must be in [0, 1) or None, got 1.5"),
     "report-missing": (["report", "{missing}"], "error: missing.txt: file not found"),
     "report-label-column": (["report", "{train}", "--label-column", "5"], "error: train.txt: label column 5 does not exist"),
     "predict-no-model": (["predict", "Paris", "--model", "{missing}"], "error: cannot load model"),

@@ -217,6 +217,7 @@ def test_faults_save_error_leaves_old_model(where: str, target, tiny_base: Path,
                 real_replace(src, dst)
 
         monkeypatch.setattr(model_mod, "os", FailingOs())
+        monkeypatch.setattr(model_mod, "_exchange", lambda a, b: False)  # the two-rename path (non-Linux)
     with pytest.raises(OSError):
         train(config(tiny_base), TRAIN, DEV, out)
     monkeypatch.undo()
@@ -313,8 +314,8 @@ def test_faults_dev_label_unseen_in_training(train_tags, dev_tags, missing: str,
 # --- 2. SIGKILL of `python -m tagger train` -------------------------------------------------------
 
 # Runs the same CLI as `python -m tagger`, optionally pausing inside save_tagger at a chosen
-# point (after the weights are written / just before the final rename / between moving the old
-# model aside and renaming the new one in) so that a kill lands there every time, whatever the load.
+# point (after the weights are written / just before the final rename / right after the atomic
+# exchange that replaces an older model) so that a kill lands there every time, whatever the load.
 WRAPPER = textwrap.dedent("""
     import os, sys, time, runpy
     import tagger.model as m
@@ -324,21 +325,27 @@ WRAPPER = textwrap.dedent("""
         time.sleep(120)
     if pause == "weights":
         import transformers
-        real_save = transformers.PreTrainedModel.save_pretrained
-        def save(self, *a, **k):
-            real_save(self, *a, **k)
-            hold()  # weights written, tokenizer and tagger.json not yet
-        transformers.PreTrainedModel.save_pretrained = save
-    elif pause in ("rename", "swap"):
+        import tagger.bert
+        for cls in (transformers.PreTrainedModel, tagger.bert.BertForTokenClassification):
+            def save(self, *a, _real=cls.save_pretrained, **k):
+                _real(self, *a, **k)
+                hold()  # weights written, tokenizer and tagger.json not yet
+            cls.save_pretrained = save
+    elif pause == "exchange":
+        real_exchange = m._exchange
+        def exchange(a, b):
+            done = real_exchange(a, b)
+            hold()  # swapped: the new model is in place, the old one not yet deleted
+            return done
+        m._exchange = exchange
+    elif pause == "rename":
         class PausingOs:
             def __getattr__(self, name):
                 return getattr(os, name)
             def replace(self, src, dst):
-                if pause == "rename" and ".tmp-" in os.path.basename(str(src)):
+                if ".tmp-" in os.path.basename(str(src)):
                     hold()
                 os.replace(src, dst)
-                if pause == "swap" and ".old-" in os.path.basename(str(dst)):
-                    hold()
         m.os = PausingOs()
     sys.argv = ["tagger", *sys.argv[1:]]
     runpy.run_module("tagger", run_name="__main__", alter_sys=True)
@@ -412,20 +419,20 @@ def test_faults_sigkill_leaves_complete_or_absent(case: str, cli_train_file: Pat
             assert not out.exists()
 
 
-def test_faults_sigkill_between_renames_keeps_old_model_aside(cli_train_file: Path, reference: dict, tiny_base: Path, tmp_path: Path) -> None:
-    """The one non-atomic instant: out_dir has been moved to ``.model.old-<pid>`` and the new model
-    is not yet renamed in. A kill there leaves out_dir absent (never partial); both the previous
-    model (in ``.old-``) and the new one (in ``.tmp-``) survive complete next to it."""
+def test_faults_sigkill_after_swap_leaves_new_model(cli_train_file: Path, reference: dict, tiny_base: Path, tmp_path: Path) -> None:
+    """Replacing a model is one atomic exchange (renameat2), so there is no instant without a
+    model at out_dir. A kill right after the exchange leaves the new model complete in place and
+    the previous one complete in the ``.tmp-`` folder it was swapped into (deleted next)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("renameat2 is Linux-only")
     out = tmp_path / "model"
     shutil.copytree(reference["out"], out)
     old = snapshot(out)
     args = ["train", "--train", str(cli_train_file), "--base", str(tiny_base), "--head", "linear", "--epochs", "1",
             "--batch-size", "16", "--max-length", "32", "--out", str(out)]
-    run_and_kill(args, b"FAULTS-PAUSED", 0.0, "swap")
-    assert not out.exists()
+    run_and_kill(args, b"FAULTS-PAUSED", 0.0, "exchange")
+    assert_loadable(out)
+    assert snapshot(out) != old
     aside = [out.parent / n for n in leftovers(out)]
-    assert sorted(p.name.split("-")[0] for p in aside) == [".model.old", ".model.tmp"]
-    old_aside = next(p for p in aside if ".old-" in p.name)
-    assert snapshot(old_aside) == old
-    for folder in aside:
-        assert_loadable(folder)
+    assert [p.name.split("-")[0] for p in aside] == [".model.tmp"]
+    assert snapshot(aside[0]) == old

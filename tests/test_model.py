@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -150,10 +151,29 @@ def test_model_failed_final_rename_keeps_old_model(tmp_path: Path, monkeypatch: 
         return real(src, dst)
 
     monkeypatch.setattr(model_mod.os, "replace", flaky)
+    monkeypatch.setattr(model_mod, "_exchange", lambda a, b: False)  # the two-rename fallback
     with pytest.raises(OSError):
         save_tagger(tagger, target)
     monkeypatch.undo()
     assert target.is_dir() and tree(target) == before
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux-only")
+def test_model_resave_swaps_folders_in_one_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_tagger: Path) -> None:
+    """On Linux the new model replaces the old one by an atomic exchange: no moment without a
+    model at the path, so no rename that could leave the old one aside."""
+    tagger = load_tagger(tiny_tagger)
+    out = save_tagger(tagger, tmp_path / "out")
+    (out / "stale.txt").write_text("from an older save")
+
+    def no_rename(src, dst):
+        raise AssertionError(f"renamed {src} -> {dst}; expected one exchange")
+
+    monkeypatch.setattr(model_mod.os, "replace", no_rename)
+    save_tagger(tagger, out)
+    monkeypatch.undo()
+    assert not (out / "stale.txt").exists() and (out / "model.safetensors").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
 
 
 def test_model_resave_over_existing_checkpoint(tmp_path: Path, tiny_tagger: Path) -> None:

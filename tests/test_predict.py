@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from tagger.model import load_tagger
-from tagger.predict import MAX_TEXT_CHARS, InputError, Prediction, Predictor, split_words
+from tagger.predict import MAX_TEXT_CHARS, InputError, Prediction, Predictor, _prediction, split_sentences, split_words
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +70,27 @@ def test_predict_batch_equals_one_by_one(predictor: Predictor) -> None:
     small = Predictor(predictor.tagger, max_length=64, batch_size=1).predict_batch(texts)
     for a, b in zip(batch, small):
         assert [w.label for w in a.words] == [w.label for w in b.words]
+
+
+def test_predict_each_sentence_is_tagged_as_if_alone(predictor: Predictor) -> None:
+    first, second = "Angela Merkel visited Paris today .", "John lives in Berlin now ."
+    text = f"{first} {second}\n\nParis"
+    assert [[w for w, _, _ in s] for s in split_sentences(text)] == [first.split(), second.split(), ["Paris"]]
+    pred = predictor.predict(text)
+    check_prediction(pred, text, predictor.labels)
+    alone = predictor.tag_words([first.split(), second.split(), ["Paris"]])
+    assert [(w.label, w.score) for w in pred.words] == [tag for sent in alone for tag in sent]
+    whole = Predictor(predictor.tagger, max_length=64, batch_size=16, sentences=False).predict(text)
+    assert [w.text for w in whole.words] == [w.text for w in pred.words]  # same words, one sequence
+
+
+def test_predict_entities_stop_at_sentence_ends() -> None:
+    text = "in Paris . London"
+    words = [("in", 0, 2), ("Paris", 3, 8), (".", 9, 10), ("London", 11, 17)]
+    tags = [("O", 0.9), ("B-LOC", 0.9), ("I-LOC", 0.5), ("I-LOC", 0.7)]
+    spans = [(e.text, e.label) for e in _prediction(text, words, tags, [3, 4]).entities]
+    assert spans == [("Paris .", "LOC"), ("London", "LOC")]
+    assert [(e.text, e.label) for e in _prediction(text, words, tags).entities] == [("Paris . London", "LOC")]
 
 
 def test_predict_long_text_labels_every_word(predictor: Predictor) -> None:

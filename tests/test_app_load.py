@@ -1,0 +1,161 @@
+"""The web app under load and at its limits, through its API (gradio_client): 20 concurrent Tag
+requests while a training job runs, and a full queue.
+
+Each test launches its own app in-process on a free 127.0.0.1 port (different queue sizes);
+training uses the tiny random base (``tiny_base``) on a file big enough to keep the worker busy
+far longer than the test needs it, and is cancelled at the end. Nothing here asserts a time:
+the latencies are only reported (``pytest -s`` prints them; also in the test's user properties).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import statistics
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from app_support import DEV_FILE, TINY_TRAIN, TRAIN_FILE, app_model_dirs, start_app, wait_for
+
+N_REQUESTS = 20
+SENTENCE = "Angela Merkel visited Paris today."
+FIRST = ["Angela", "John", "Maria", "Pierre", "Olaf"]
+LAST = ["Merkel", "Smith", "Garcia", "Dubois"]
+CITIES = ["Paris", "Berlin", "Madrid", "Rome", "Vienna"]
+
+
+def texts(n: int) -> list[str]:
+    """n distinct texts of different lengths, names and places."""
+    out = []
+    for i in range(n):
+        who = f"{FIRST[i % len(FIRST)]} {LAST[i % len(LAST)]}"
+        where = CITIES[(i * 3) % len(CITIES)]
+        extra = " ".join(["and then walked home"] * (i % 4))
+        out.append(f"{who} visited {where} today {extra} (request {i}).".replace("  ", " "))
+    assert len(set(out)) == n
+    return out
+
+
+def answer(result) -> tuple:
+    """The parts of a tag answer that depend only on the text and the model (not the timing line):
+    the entity value with scores and the per-word table with labels and confidences."""
+    return result[2], result[4]["data"]
+
+
+def make_client(url: str, downloads: Path | None = None):
+    from gradio_client import Client
+
+    return Client(url, verbose=False, download_files=str(downloads) if downloads else False)
+
+
+def start_long_job(app, client, tmp_path: Path):
+    """A training job far longer than the test (20 epochs of 400 sentences at batch size 1, 8,000
+    steps on the tiny base); returns (client job, app job) once the worker reports training steps."""
+    from gradio_client import handle_file
+
+    big = tmp_path / "big.conll"
+    big.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
+    s = dict(TINY_TRAIN, epochs=20, batch_size=1)
+    job = client.submit(handle_file(str(big)), handle_file(str(DEV_FILE)), s["base_label"], s["head"], s["epochs"], s["lr"],
+                        s["batch_size"], s["max_length"], s["label_column"], api_name="/train")
+    wait_for(lambda: any(re.search(r"step \d", o[0] or "") for o in job.outputs()), 300, what="training steps")
+    train_job = app.ctx.jobs.current
+    assert train_job is not None and not train_job.finished and train_job.worker.alive()
+    return job, train_job
+
+
+def stop_job(app, job, train_job, before: set[str]) -> None:
+    job.cancel()
+    wait_for(lambda: not train_job.worker.alive(), 60, what="the worker to stop")
+    wait_for(lambda: app_model_dirs(app) == before, 30, what="clean-up of the unfinished model")
+    assert train_job.state == "cancelled"
+
+
+def test_app_load_concurrent_tags_during_training(tiny_base: Path, tiny_tagger: Path, tmp_path: Path,
+                                                  record_property) -> None:
+    # 20 requests at once, 2 running (the tag event's concurrency limit): 18 wait; the default queue holds them
+    from demo.settings import AppSettings
+
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=AppSettings.queue_max_size)
+    try:
+        inputs = texts(N_REQUESTS)
+        solo = make_client(app.url, tmp_path / "downloads")
+        expected = [answer(solo.predict(t, "tiny", api_name="/tag")) for t in inputs]  # each text tagged alone
+        assert any(e[0]["entities"] for e in expected)
+        clients = [make_client(app.url) for _ in range(N_REQUESTS)]  # one session per simulated user
+        before = app_model_dirs(app)
+        job, train_job = start_long_job(app, solo, tmp_path)
+
+        start = threading.Barrier(N_REQUESTS)
+
+        def one(i: int) -> tuple[tuple, float]:
+            start.wait(timeout=60)
+            t0 = time.perf_counter()
+            result = clients[i].predict(inputs[i], "tiny", api_name="/tag")
+            return answer(result), time.perf_counter() - t0
+
+        with ThreadPoolExecutor(N_REQUESTS) as pool:
+            done = list(pool.map(one, range(N_REQUESTS), timeout=300))
+        # the training job was running the whole time (it is sized to outlast this test many times over)
+        assert not train_job.finished and train_job.worker.alive()
+        assert not job.done()
+        for i, (got, _) in enumerate(done):
+            assert got == expected[i], f"request {i} ({inputs[i]!r}) answered differently under load"
+
+        ms = sorted(1000 * s for _, s in done)
+        p95 = ms[math.ceil(0.95 * len(ms)) - 1]  # nearest rank
+        print(f"\n{N_REQUESTS} concurrent tags during training: p50 {statistics.median(ms):.0f} ms, p95 {p95:.0f} ms, "
+              f"max {ms[-1]:.0f} ms")
+        record_property("tag_p50_ms", round(statistics.median(ms)))
+        record_property("tag_p95_ms", round(p95))
+
+        stop_job(app, job, train_job, before)
+        # the app goes on tagging, for a new session too
+        assert answer(make_client(app.url).predict(inputs[0], "tiny", api_name="/tag")) == expected[0]
+    finally:
+        app.close()
+
+
+def test_app_load_full_queue_gives_clear_message(tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
+    import httpx
+    from gradio_client import handle_file
+    from gradio_client.utils import QueueError, Status
+
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=2)
+    try:
+        client = make_client(app.url, tmp_path / "downloads")
+        expected = answer(client.predict(SENTENCE, "tiny", api_name="/tag"))
+        before = app_model_dirs(app)
+        job, train_job = start_long_job(app, client, tmp_path)
+        # one job at a time: two more training requests (other sessions: Gradio's cancel stops every
+        # event of a session's endpoint) wait, and fill the queue (max_size=2)
+        s = TINY_TRAIN
+        waiting = [
+            make_client(app.url, tmp_path / "downloads").submit(handle_file(str(TRAIN_FILE)), None, s["base_label"], s["head"], s["epochs"], s["lr"], s["batch_size"],
+                          s["max_length"], s["label_column"], api_name="/train")
+            for _ in range(2)
+        ]
+        wait_for(lambda: len(app.blocks._queue) == 2, 60, what="two requests waiting in the queue")
+        wait_for(lambda: all(w.status().code == Status.IN_QUEUE for w in waiting), 30, what="queue positions")
+
+        # a third request is refused at once, with a message that says why and what to do
+        with pytest.raises(QueueError, match=r"^Queue is full! Please try again\.$"):
+            make_client(app.url).predict(SENTENCE, "tiny", api_name="/tag")
+        # the plain HTTP API: 503 with the queue's size in the detail
+        resp = httpx.post(f"{app.url}gradio_api/call/tag", json={"data": [SENTENCE, "tiny"]}, timeout=60)
+        assert resp.status_code == 503
+        assert resp.json()["detail"].startswith("Queue is full. Max size is 2")
+        assert not train_job.finished  # the running job is not disturbed
+
+        # once the waiting requests leave, the queue takes requests again (while training goes on)
+        for w in waiting:
+            w.cancel()
+        wait_for(lambda: len(app.blocks._queue) == 0, 60, what="the queue to empty")
+        assert answer(client.predict(SENTENCE, "tiny", api_name="/tag")) == expected
+        assert train_job.worker.alive()
+        stop_job(app, job, train_job, before)
+    finally:
+        app.close()
