@@ -10,30 +10,20 @@ folder), tags with the model called "default", stops the app.
 from __future__ import annotations
 
 import argparse
-import os
 import re
-import signal
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, header, write_section  # adds the repo to sys.path
+from common import REPO, header, running_app, write_section  # adds the repo to sys.path
 
 SENTENCE = (
     "German Chancellor Olaf Scholz met French President Emmanuel Macron and Ursula von der Leyen of the European "
     "Commission in Paris on Tuesday to discuss the budget, a spokesman for the Elysee Palace told Reuters in a "
     "statement issued in Brussels on Wednesday."
 )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def first_answer(url: str, proc: subprocess.Popen, t0: float, timeout: float) -> tuple[float, float]:
@@ -72,36 +62,21 @@ def main() -> None:
 
     from gradio_client import Client
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp:
-        env = dict(os.environ, TAGGER_MODELS_DIR=tmp, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(REPO))
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--port", str(port), "--default-model", str(args.model)],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            up_s, first_s = first_answer(url, proc, t0, args.timeout)
-            time.sleep(args.settle)
-            client = Client(url, verbose=False)
-            client.predict(SENTENCE, "default", api_name="/tag")  # one more warm-up call
-            api_ms, model_ms = [], []
-            n_words = n_entities = 0
-            for _ in range(args.calls):
-                t = time.perf_counter()
-                result = client.predict(SENTENCE, "default", api_name="/tag")
-                api_ms.append(1000 * (time.perf_counter() - t))
-                m = re.search(r"in ([\d,]+) ms", result[5])
-                if m:
-                    model_ms.append(float(m.group(1).replace(",", "")))
-                n_words, n_entities = len(result[4]["data"]), len(result[2]["entities"])
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    with tempfile.TemporaryDirectory(prefix="bench-app-") as tmp, running_app(tmp, args.model) as (proc, url, t0):
+        up_s, first_s = first_answer(url, proc, t0, args.timeout)
+        time.sleep(args.settle)
+        client = Client(url, verbose=False)
+        client.predict(SENTENCE, "default", api_name="/tag")  # one more warm-up call
+        api_ms, model_ms = [], []
+        n_words = n_entities = 0
+        for _ in range(args.calls):
+            t = time.perf_counter()
+            result = client.predict(SENTENCE, "default", api_name="/tag")
+            api_ms.append(1000 * (time.perf_counter() - t))
+            m = re.search(r"in ([\d,]+) ms", result[5])
+            if m:
+                model_ms.append(float(m.group(1).replace(",", "")))
+            n_words, n_entities = len(result[4]["data"]), len(result[2]["entities"])
 
     def q(values: list[float], p: float) -> float:
         return sorted(values)[min(len(values) - 1, int(p * len(values)))]

@@ -23,10 +23,7 @@ import argparse
 import math
 import os
 import re
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,8 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from bench_app import first_answer, free_port
-from common import CONLL, DATA, REPO, footer, header, write_section  # adds the repo to sys.path
+from bench_app import first_answer
+from common import CONLL, DATA, REPO, footer, header, running_app, write_section  # adds the repo to sys.path
 
 # 1-min load averages above which other work shared the 2 cores: before the app starts; after the
 # burst with no job (the app's tagging threads); after the burst during training (+ the worker's 2 threads)
@@ -129,60 +126,45 @@ def main() -> None:
     queue_max = AppSettings.from_env().queue_max_size  # what the app subprocess reads from the same environment
     base_label, base = next(iter(DEFAULT_BASES.items()))
     cfg = TrainConfig(epochs=args.epochs)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
-        env = dict(os.environ, TAGGER_MODELS_DIR=tmp, GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(REPO))
-        t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, str(REPO / "app.py"), "--port", str(port), "--default-model", str(args.model)],
-            cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        try:
-            first_answer(url, proc, t0, args.timeout)
-            time.sleep(args.settle)
-            solo_client = Client(url, verbose=False)
-            print("tagging each text alone ...", flush=True)
-            reference = [answer(solo_client.predict(t, "default", api_name="/tag")) for t in texts]
-            solo_ms = []
-            for t in texts:  # second pass, warm: the latency of one request with nothing else going on
-                t1 = time.perf_counter()
-                solo_client.predict(t, "default", api_name="/tag")
-                solo_ms.append(1000 * (time.perf_counter() - t1))
-            clients = [Client(url, verbose=False) for _ in texts]
-            print(f"{len(texts)} concurrent requests, no training job ...", flush=True)
-            idle = burst(clients, texts, "default")
-            loads["no training job"] = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp, running_app(tmp, args.model) as (proc, url, t0):
+        first_answer(url, proc, t0, args.timeout)
+        time.sleep(args.settle)
+        solo_client = Client(url, verbose=False)
+        print("tagging each text alone ...", flush=True)
+        reference = [answer(solo_client.predict(t, "default", api_name="/tag")) for t in texts]
+        solo_ms = []
+        for t in texts:  # second pass, warm: the latency of one request with nothing else going on
+            t1 = time.perf_counter()
+            solo_client.predict(t, "default", api_name="/tag")
+            solo_ms.append(1000 * (time.perf_counter() - t1))
+        clients = [Client(url, verbose=False) for _ in texts]
+        print(f"{len(texts)} concurrent requests, no training job ...", flush=True)
+        idle = burst(clients, texts, "default")
+        loads["no training job"] = os.getloadavg()
 
-            print("starting the training job ...", flush=True)
-            train_client = Client(url, verbose=False, download_files=tmp)
-            job = train_client.submit(handle_file(str(args.train)), None, base_label, cfg.head, cfg.epochs, cfg.lr,
-                                      cfg.batch_size, cfg.max_length, -1, api_name="/train")
-            t_train = time.perf_counter()
-            deadline = t_train + args.timeout
-            while not any(re.search(r"step \d", o[0] or "") for o in job.outputs()):
-                if job.done() or time.perf_counter() > deadline:
-                    raise SystemExit(f"the training job did not start training: {job.status()} {job.outputs()[-1:]}")
-                time.sleep(0.5)
-            status_before = job.outputs()[-1][0]
-            print(f"training ({status_before}); {len(texts)} concurrent requests ...", flush=True)
-            busy = burst(clients, texts, "default")
-            loads["during training"] = os.getloadavg()
-            status_after = job.outputs()[-1][0]
-            still_training = not job.done()
-            print("waiting for the training job to finish ...", flush=True)
-            try:
-                final = job.result(timeout=max(1.0, deadline - time.perf_counter()))
-                train_outcome = re.sub(r"\*\*", "", final[0])
-            except Exception as err:  # noqa: BLE001 - reported in the section
-                train_outcome = f"failed: {type(err).__name__}: {err}"
-            train_s = time.perf_counter() - t_train
-        finally:
-            proc.send_signal(signal.SIGINT)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+        print("starting the training job ...", flush=True)
+        train_client = Client(url, verbose=False, download_files=tmp)
+        job = train_client.submit(handle_file(str(args.train)), None, base_label, cfg.head, cfg.epochs, cfg.lr,
+                                  cfg.batch_size, cfg.max_length, -1, api_name="/train")
+        t_train = time.perf_counter()
+        deadline = t_train + args.timeout
+        while not any(re.search(r"step \d", o[0] or "") for o in job.outputs()):
+            if job.done() or time.perf_counter() > deadline:
+                raise SystemExit(f"the training job did not start training: {job.status()} {job.outputs()[-1:]}")
+            time.sleep(0.5)
+        status_before = job.outputs()[-1][0]
+        print(f"training ({status_before}); {len(texts)} concurrent requests ...", flush=True)
+        busy = burst(clients, texts, "default")
+        loads["during training"] = os.getloadavg()
+        status_after = job.outputs()[-1][0]
+        still_training = not job.done()
+        print("waiting for the training job to finish ...", flush=True)
+        try:
+            final = job.result(timeout=max(1.0, deadline - time.perf_counter()))
+            train_outcome = re.sub(r"\*\*", "", final[0])
+        except Exception as err:  # noqa: BLE001 - reported in the section
+            train_outcome = f"failed: {type(err).__name__}: {err}"
+        train_s = time.perf_counter() - t_train
 
     def match(r: dict[str, Any], i: int) -> str:
         return r["error"] or ("yes" if r["answer"] == reference[i] else "**no**")

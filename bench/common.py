@@ -11,8 +11,13 @@ import os
 import platform
 import re
 import shlex
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -131,3 +136,29 @@ def peak_rss_mb() -> float:
 
 def fmt(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def running_app(models_dir: str | Path, model: Path | None = None, quiet: bool = True) -> Iterator[tuple[subprocess.Popen, str, float]]:
+    """``python app.py`` on a free 127.0.0.1 port, app-trained models in ``models_dir``; yields
+    (process, url, start time) and stops it afterwards (SIGINT, then kill)."""
+    port = free_port()
+    env = dict(os.environ, TAGGER_MODELS_DIR=str(models_dir), GRADIO_ANALYTICS_ENABLED="False", PYTHONPATH=str(REPO))
+    cmd = [sys.executable, str(REPO / "app.py"), "--port", str(port)] + (["--default-model", str(model)] if model else [])
+    out = subprocess.DEVNULL if quiet else None
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=out)
+    try:
+        yield proc, f"http://127.0.0.1:{port}/", t0
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import argparse
 import io
-import os
-import signal
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-from common import CONLL, REPO  # adds the repo to sys.path
+from common import CONLL, REPO, running_app  # adds the repo to sys.path
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
 MAX_PNG_BYTES = 300_000
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def training_file(folder: Path, sentences: int) -> Path:
@@ -76,53 +65,45 @@ def main() -> None:
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    with tempfile.TemporaryDirectory(prefix="screenshots-") as tmp:
-        env = dict(os.environ, TAGGER_MODELS_DIR=str(Path(tmp) / "models"), PYTHONPATH=str(REPO))
-        proc = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=REPO, env=env)
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_page(viewport={"width": 1280, "height": 900})
-                page.set_default_timeout(600_000)
-                for _ in range(600):
-                    try:
-                        page.goto(url)
-                        break
-                    except Exception:  # noqa: BLE001 -- not up yet
-                        time.sleep(1)
-                page.locator("#tag-text textarea").wait_for()
-
-                page.get_by_role("button", name="long paragraph").click()
-                page.wait_for_function("document.querySelector('#tag-text textarea').value.length > 100")
-                page.locator("#tag-button").click()
-                page.locator("#tag-info").get_by_text("entities").wait_for()
-                page.wait_for_timeout(500)
-                box = page.locator("#entity-table").bounding_box()
-                height = int(box["y"] + min(box["height"], 330)) + 10 if box else 1100
-                page.set_viewport_size({"width": 1280, "height": max(height, 900)})
-                save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-tag.png")
-
-                page.get_by_role("tab", name="Fine-tune").click()
-                page.locator("#train-file input[type=file]").set_input_files(str(training_file(Path(tmp), args.sentences)))
-                page.locator("#data-report").get_by_text("sentences").first.wait_for()
-                set_number(page, "Epochs", args.epochs)
-                set_number(page, "Batch size", 16)
-                page.locator("#train-button").click()
-                page.locator("#train-status").get_by_text("Done in").wait_for()
-                page.wait_for_timeout(1000)
-                box = page.locator("#model-zip").bounding_box()
-                height = int(box["y"] + box["height"]) + 10 if box else 1700
-                page.set_viewport_size({"width": 1280, "height": height})
-                save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-train.png")
-                browser.close()
-        finally:
-            proc.send_signal(signal.SIGINT)
+    with (
+        tempfile.TemporaryDirectory(prefix="screenshots-") as tmp,
+        running_app(Path(tmp) / "models", quiet=False) as (_proc, url, _t0),
+        sync_playwright() as p,
+    ):
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.set_default_timeout(600_000)
+        for _ in range(600):
             try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+                page.goto(url)
+                break
+            except Exception:  # noqa: BLE001 -- not up yet
+                time.sleep(1)
+        page.locator("#tag-text textarea").wait_for()
+
+        page.get_by_role("button", name="long paragraph").click()
+        page.wait_for_function("document.querySelector('#tag-text textarea').value.length > 100")
+        page.locator("#tag-button").click()
+        page.locator("#tag-info").get_by_text("entities").wait_for()
+        page.wait_for_timeout(500)
+        box = page.locator("#entity-table").bounding_box()
+        height = int(box["y"] + min(box["height"], 330)) + 10 if box else 1100
+        page.set_viewport_size({"width": 1280, "height": max(height, 900)})
+        save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-tag.png")
+
+        page.get_by_role("tab", name="Fine-tune").click()
+        page.locator("#train-file input[type=file]").set_input_files(str(training_file(Path(tmp), args.sentences)))
+        page.locator("#data-report").get_by_text("sentences").first.wait_for()
+        set_number(page, "Epochs", args.epochs)
+        set_number(page, "Batch size", 16)
+        page.locator("#train-button").click()
+        page.locator("#train-status").get_by_text("Done in").wait_for()
+        page.wait_for_timeout(1000)
+        box = page.locator("#model-zip").bounding_box()
+        height = int(box["y"] + box["height"]) + 10 if box else 1700
+        page.set_viewport_size({"width": 1280, "height": height})
+        save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-train.png")
+        browser.close()
 
 
 if __name__ == "__main__":

@@ -99,10 +99,11 @@ class _BucketSampler:
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
-# Dropout on the attention probabilities makes PyTorch's scaled_dot_product_attention leave its
-# fused CPU kernel for the unfused math path (matmul, softmax, a [batch, heads, T, T] random mask,
-# and all of it again in backward): 13% slower steps on CoNLL, 26% on 256-token windows (2-core
-# CPU, bench/bench_train.py). TrainConfig.attention_dropout=0.0 opts in; None keeps the base's.
+# Dropout on the attention probabilities (BERT's 0.1) materialises a random [batch, heads, T, T]
+# mask per layer, kept for backward: one step of 32 windows of 256 sub-tokens peaks at 4.1 GB RSS
+# with it and 2.2 GB without (MiniLM, both tagger.bert and transformers' BERT), and the small
+# SEC job runs 140 s vs 115 s. Hence TrainConfig.attention_dropout=0.0 by default; None keeps
+# the base's own value (bench/bench_small_job.py, bench/bench_train.py compare both).
 
 
 def _set_attention_dropout(model: torch.nn.Module, p: float) -> None:
