@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import CONLL, footer, header, write_section
+from common import CONLL, header, publish
 
 from tagger.data import read_file
 from tagger.metrics import score
@@ -84,10 +84,7 @@ def main(argv: list[str] | None = None) -> int:
          "result tables without any, which stay joined to their neighbours (raw text separates them by line breaks; "
          "`split_sentences` ends a sentence at a blank line)."),
     ]
-    md = "\n".join(lines + footer()) + "\n"
-    print(md)
-    if args.write:
-        write_section("context", md)
+    publish("context", lines, args.write)
     return 0
 
 

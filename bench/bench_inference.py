@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from common import CONLL, fmt, footer, header, write_section
+from common import CONLL, fmt, header, publish
 
 from tagger.data import read_file
 from tagger.metrics import score
@@ -221,10 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             + " (quantisation; for ONNX: export + fusion + quantisation, cached on disk by weight hash, so later runs only load the file)."
         )
     lines += [""] + notes if notes else []
-    md = "\n".join(lines + footer()) + "\n"
-    print(md)
-    if args.write:
-        write_section("inference", md)
+    publish("inference", lines, args.write)
     return 0
 
 

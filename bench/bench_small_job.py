@@ -16,7 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
-from common import DATA, fmt, footer, header, peak_rss_mb, write_section
+from common import DATA, fmt, header, peak_rss_mb, publish, section_suffix
 
 from tagger.config import TrainConfig
 from tagger.data import read_file
@@ -77,10 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"The training loop processed {tokens:,} sub-tokens per epoch (long filings sentences, cut into windows of "
         f"at most {config.max_length}): {tokens * args.epochs / result.train_seconds:,.0f} sub-tokens/s forward + backward."),
     ]
-    md = "\n".join(lines + footer()) + "\n"
-    print(md)
-    if args.write:
-        write_section("small-job" + ("" if args.attention_dropout is None else f"-attention-dropout-{args.attention_dropout:g}"), md)
+    publish("small-job" + section_suffix(args.attention_dropout), lines, args.write)
     return 0
 
 

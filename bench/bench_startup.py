@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from common import REPO, footer, header, write_section
+from common import REPO, header, publish
 
 CHILD = r"""
 import json, sys, time
@@ -62,10 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         (f"`load_tagger()`: median {med['load']:.2f} s, slowest {worst:.2f} s, "
          f"{'within' if worst <= TARGET_S else 'over'} the {TARGET_S:g} s target. The first answer: {runs[0]['entities']}."),
     ]
-    md = "\n".join(lines + footer()) + "\n"
-    print(md)
-    if args.write:
-        write_section("startup", md)
+    publish("startup", lines, args.write)
     return 0
 
 

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from common import CONLL, fmt, footer, header, peak_rss_mb, write_section
+from common import CONLL, fmt, header, peak_rss_mb, publish, section_suffix
 
 from tagger.config import DEFAULT_BASE, TrainConfig
 from tagger.data import Sentence, read_file
@@ -198,10 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         + ("(our default)" if args.attention_dropout is None else "(`--attention-dropout`)")
         + ", 0.1 in the Trainer's model (BERT's own value, as run_ner leaves it)."),
     ]
-    md = "\n".join(lines + footer()) + "\n"
-    print(md)
-    if args.write:
-        write_section("train" + ("" if args.attention_dropout is None else f"-attention-dropout-{args.attention_dropout:g}"), md)
+    publish("train" + section_suffix(args.attention_dropout), lines, args.write)
     return 0
 
 

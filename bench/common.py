@@ -116,6 +116,20 @@ def footer() -> list[str]:
     return ["", f"Load average at the end (1/5/15 min): {load_average()}; this process itself adds up to ~2."]
 
 
+def publish(name: str, lines: list[str], write: bool) -> str:
+    """The section (``lines`` + footer) as markdown: printed, and with ``write`` put into docs/BENCHMARKS.md."""
+    md = "\n".join(lines + footer()) + "\n"
+    print(md)
+    if write:
+        write_section(name, md)
+    return md
+
+
+def section_suffix(attention_dropout: float | None) -> str:
+    """Section-name suffix of a run with a non-default ``--attention-dropout``."""
+    return "" if attention_dropout is None else f"-attention-dropout-{attention_dropout:g}"
+
+
 def write_section(name: str, markdown: str, path: Path = BENCHMARKS_MD) -> None:
     """Replace (or append) the section between ``<!-- bench:name -->`` and ``<!-- /bench:name -->``."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
