@@ -78,13 +78,22 @@ class TaggerModel(nn.Module):
         return [id2label[i] for i in range(len(id2label))]
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor | None = None
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor,
+        case_ids: torch.Tensor | None = None,
+        positions: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Logits ``[batch, tokens, labels]``."""
+        """Logits ``[batch, tokens, labels]``, or with ``positions`` (bool ``[batch, tokens]``)
+        only those rows, ``[n, labels]`` (``tagger.bert`` then skips the work for the others)."""
+        own = isinstance(self.hf, bert.BertForTokenClassification)
+        extra = {"positions": positions} if own and positions is not None else {}
         if self.casing is None or case_ids is None:
-            return self.hf(input_ids=input_ids, attention_mask=attention_mask).logits
-        embeds = self.hf.get_input_embeddings()(input_ids) + self.casing(case_ids)
-        return self.hf(inputs_embeds=embeds, attention_mask=attention_mask).logits
+            logits = self.hf(input_ids=input_ids, attention_mask=attention_mask, **extra).logits
+        else:
+            embeds = self.hf.get_input_embeddings()(input_ids) + self.casing(case_ids)
+            logits = self.hf(inputs_embeds=embeds, attention_mask=attention_mask, **extra).logits
+        return logits[positions] if positions is not None and not own else logits
 
     def head_parameters(self) -> list[nn.Parameter]:
         """Freshly initialised parameters (they get the larger head learning rate)."""

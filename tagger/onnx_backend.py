@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import os
 import tempfile
 import warnings
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from .bert import BertSelfAttention
@@ -40,6 +42,10 @@ def _fingerprint(model: TaggerModel, quantize: bool) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def _quiet(record: logging.LogRecord) -> bool:
+    return "pre-processing before quantization" not in record.getMessage()
 
 
 class _Export(torch.nn.Module):
@@ -83,10 +89,15 @@ def export(model: TaggerModel, path: Path, quantize: bool) -> None:
         opt.save_model_to_file(str(fused))
         tmp_out = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         if quantize:
-            quantize_dynamic(
-                fused, tmp_out, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Attention"],
-                extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
-            )
+            # it logs a "consider pre-processing" hint on the root logger every time: not for our users
+            logging.getLogger().addFilter(_quiet)
+            try:
+                quantize_dynamic(
+                    fused, tmp_out, weight_type=QuantType.QInt8, per_channel=True, op_types_to_quantize=["MatMul", "Attention"],
+                    extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+                )
+            finally:
+                logging.getLogger().removeFilter(_quiet)
         else:
             os.replace(fused, tmp_out)
         os.replace(tmp_out, path)  # atomic: a concurrent reader sees the whole file or none
@@ -121,8 +132,9 @@ class OnnxModel:
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path
 
-    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor | None = None) -> torch.Tensor:
-        feed = {"input_ids": input_ids.cpu().numpy(), "attention_mask": attention_mask.cpu().numpy()}
+    def __call__(self, input_ids: torch.Tensor, attention_mask: torch.Tensor, case_ids: torch.Tensor | None = None) -> np.ndarray:
+        """Logits as a numpy array (``Predictor`` post-processes in numpy, see there)."""
+        feed = {"input_ids": input_ids.numpy(), "attention_mask": attention_mask.numpy()}
         if self.casing:
-            feed["case_ids"] = (case_ids if case_ids is not None else torch.zeros_like(input_ids)).cpu().numpy()
-        return torch.from_numpy(self.session.run(["logits"], feed)[0])
+            feed["case_ids"] = case_ids.numpy() if case_ids is not None else np.zeros_like(feed["input_ids"])
+        return self.session.run(["logits"], feed)[0]

@@ -13,6 +13,7 @@ from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .features import iter_batches, make_features
@@ -165,10 +166,15 @@ class Predictor:
                     batch["attention_mask"].to(self.device),
                     batch["case_ids"].to(self.device),
                 )
-                # only the owned words' first sub-tokens: one gather, one softmax, one max per batch
-                rows = torch.tensor([r for r, f in enumerate(group) for _ in f.positions], dtype=torch.long, device=logits.device)
-                cols = torch.tensor([p for f in group for p in f.positions], dtype=torch.long, device=logits.device)
-                score, idx = logits[rows, cols].float().softmax(-1).max(-1)
+                # only the owned words' first sub-tokens: one gather, one softmax, one max per batch,
+                # in numpy: a torch op here wakes torch's thread pool, which then spins on the cores
+                # ONNX Runtime's threads need for the next batch (one sentence: 12.4 vs 9.9 ms)
+                rows = np.array([r for r, f in enumerate(group) for _ in f.positions], dtype=np.int64)
+                cols = np.array([p for f in group for p in f.positions], dtype=np.int64)
+                picked = _numpy(logits)[rows, cols]
+                idx = picked.argmax(-1)
+                # max softmax probability = 1 / sum(exp(logit - max logit))
+                score = 1.0 / np.exp(picked - picked.max(-1, keepdims=True)).sum(-1)
                 idx_l, score_l = idx.tolist(), score.tolist()
                 k = 0
                 for f in group:
@@ -204,6 +210,12 @@ class Predictor:
             bounds = list(accumulate(len(sent) for sent in sents))
             out.append(_prediction(t, words, labels, bounds))
         return out
+
+
+def _numpy(logits: torch.Tensor | np.ndarray) -> np.ndarray:
+    if isinstance(logits, np.ndarray):
+        return logits.astype(np.float32, copy=False)
+    return logits.detach().float().cpu().numpy()
 
 
 def _prediction(

@@ -102,7 +102,7 @@ class _BucketSampler:
 # Dropout on the attention probabilities (BERT's 0.1) materialises a random [batch, heads, T, T]
 # mask per layer, kept for backward: one step of 32 windows of 256 sub-tokens peaks at 4.1 GB RSS
 # with it and 2.2 GB without (MiniLM, both tagger.bert and transformers' BERT), and the small
-# SEC job runs 140 s vs 115 s. Hence TrainConfig.attention_dropout=0.0 by default; None keeps
+# SEC job runs 99 s vs 72 s. Hence TrainConfig.attention_dropout=0.0 by default; None keeps
 # the base's own value (bench/bench_small_job.py, bench/bench_train.py compare both).
 
 
@@ -192,9 +192,9 @@ def train(
         for batch in loader:
             check_stop()
             try:
-                logits = model(batch["input_ids"], batch["attention_mask"], batch["case_ids"])
                 mask = batch["labels"] != IGNORE
-                loss = torch.nn.functional.cross_entropy(logits[mask], batch["labels"][mask])
+                logits = model(batch["input_ids"], batch["attention_mask"], batch["case_ids"], positions=mask)
+                loss = torch.nn.functional.cross_entropy(logits, batch["labels"][mask])
                 if not torch.isfinite(loss):
                     raise TrainingError(f"the loss became {loss.item()} at step {step + 1}; try a lower learning rate")
                 accelerator.backward(loss)

@@ -1,0 +1,96 @@
+"""The ONNX Runtime backend (``Predictor(backend="onnx")``): same labels as torch, cached export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("onnxruntime")
+pytest.importorskip("onnx")
+
+from tagger.model import load_tagger
+from tagger.predict import Predictor
+
+TEXTS = [
+    "Angela Merkel visited Paris today.",
+    "John lives in Berlin now. Angela Merkel visited Paris today and John lives in Berlin.",
+    "",
+    "Paris",
+]
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("TAGGER_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "onnx"
+
+
+def _same(a: Predictor, b: Predictor, atol: float) -> None:
+    for pa, pb in zip(a.predict_batch(TEXTS), b.predict_batch(TEXTS)):
+        assert [(w.text, w.start, w.end, w.label) for w in pa.words] == [(w.text, w.start, w.end, w.label) for w in pb.words]
+        assert all(abs(wa.score - wb.score) < atol for wa, wb in zip(pa.words, pb.words))
+        assert [(e.start, e.end, e.label) for e in pa.entities] == [(e.start, e.end, e.label) for e in pb.entities]
+
+
+@pytest.mark.parametrize("head", ["linear", "casing"])
+def test_onnx_fp32_equals_torch(tiny_tagger: Path, cache: Path, head: str) -> None:
+    tagger = load_tagger(tiny_tagger)
+    if head == "casing":  # the casing head's extra input must reach the exported graph
+        import torch
+
+        from tagger.model import TaggerModel
+
+        model = TaggerModel(tagger.model.hf, head="casing")
+        torch.nn.init.normal_(model.casing.weight, std=0.5)
+        tagger.model = model.eval()
+    torch_pred = Predictor(tagger, max_length=64)
+    onnx_pred = Predictor(tagger, max_length=64, backend="onnx")
+    _same(onnx_pred, torch_pred, atol=1e-4)
+    assert [p.name for p in cache.iterdir()] == [onnx_pred.model.path.name]
+    # batch = one by one on this backend too (a padded batch against unpadded singles)
+    batch = onnx_pred.predict_batch(TEXTS)
+    assert batch == [onnx_pred.predict(t) for t in TEXTS]
+
+
+def test_onnx_export_is_cached_and_keyed_by_the_weights(tiny_tagger: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    from tagger import onnx_backend
+
+    tagger = load_tagger(tiny_tagger)
+    first = Predictor(tagger, max_length=64, backend="onnx").model.path
+    exports: list[Path] = []
+    real_export = onnx_backend.export
+    monkeypatch.setattr(onnx_backend, "export", lambda m, p, q: (exports.append(p), real_export(m, p, q)))
+    again = Predictor(tagger, max_length=64, backend="onnx").model.path
+    assert again == first and exports == []  # the second use loads the cached file
+    with torch.no_grad():
+        tagger.model.hf.classifier.bias[0] += 1.0  # other weights: another file, never a stale one
+    changed = Predictor(tagger, max_length=64, backend="onnx").model.path
+    assert changed != first and exports == [changed]
+    assert not list(cache.glob(".*.tmp"))  # no partial files left behind
+
+
+def test_onnx_int8_runs_and_is_smaller(tiny_tagger: Path, cache: Path) -> None:
+    tagger = load_tagger(tiny_tagger)
+    fp32 = Predictor(tagger, max_length=64, backend="onnx")
+    int8 = Predictor(tagger, max_length=64, backend="onnx", quantize=True)
+    assert int8.model.path != fp32.model.path
+    assert int8.model.path.stat().st_size < fp32.model.path.stat().st_size
+    pred = int8.predict(TEXTS[1])
+    assert len(pred.words) == len(fp32.predict(TEXTS[1]).words)
+    assert all(w.label in tagger.labels and 0 < w.score <= 1 for w in pred.words)
+
+
+def test_onnx_cli_predict_matches_torch(tiny_tagger: Path, cache: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    from tagger.cli import main
+
+    outs = []
+    for backend in ("torch", "onnx"):
+        assert main(["predict", "--model", str(tiny_tagger), "--backend", backend, TEXTS[0]]) == 0
+        outs.append(json.loads(capsys.readouterr().out))
+    assert [w["label"] for w in outs[0]["words"]] == [w["label"] for w in outs[1]["words"]]
+    assert outs[0]["entities"] and [e["text"] for e in outs[0]["entities"]] == [e["text"] for e in outs[1]["entities"]]
