@@ -70,18 +70,25 @@ def timed(fn: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - t
 
 
-def latency(fn: Any, items: list[Any], repeat: int) -> tuple[float, float]:
-    """p50 / p95 in milliseconds of ``fn(item)`` over ``repeat`` passes over ``items``."""
-    for it in items[:3]:
-        fn(it)
-    times = []
+def latency(fns: dict[str, Any], items: list[Any], repeat: int) -> dict[str, tuple[float, float]]:
+    """p50 / p95 in milliseconds of each ``fn(item)``. In each of ``repeat`` rounds every path
+    times all ``items`` in turn, so a slow spell of this shared machine (minutes) hits the
+    paths alike; each block starts with 3 untimed calls (another path's thread pool may still
+    be spinning; switching on every call would measure that contention instead)."""
+    times: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeat):
-        for it in items:
-            t = time.perf_counter()
-            fn(it)
-            times.append(1000 * (time.perf_counter() - t))
-    times.sort()
-    return statistics.median(times), times[min(len(times) - 1, int(0.95 * len(times)))]
+        for name, fn in fns.items():
+            for it in items[:3]:
+                fn(it)
+            for it in items:
+                t = time.perf_counter()
+                fn(it)
+                times[name].append(1000 * (time.perf_counter() - t))
+    out = {}
+    for name, ts in times.items():
+        ts.sort()
+        out[name] = (statistics.median(ts), ts[min(len(ts) - 1, int(0.95 * len(ts)))])
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,14 +178,15 @@ def main(argv: list[str] | None = None) -> int:
     lat: dict[str, tuple[float, float]] = {}
     same: dict[str, str] = {}  # do one-sentence calls give the batched run's labels and scores?
     if long_sents:
+        fns: dict[str, Any] = {name: (lambda s, p=p: p.tag_words([s])) for name, p in predictors.items()}
+        fns["pipeline"] = lambda s: pipe(" ".join(s))
+        lat = latency(fns, long_sents, args.latency_repeat)
         for name, p in predictors.items():
-            lat[name] = latency(lambda s, p=p: p.tag_words([s]), long_sents, args.latency_repeat)
             singles = [p.tag_words([s])[0] for s in long_sents]
             batched = [paths[name]["out"][i] for i in long_idx]
             labels_same = all([a for a, _ in x] == [a for a, _ in y] for x, y in zip(singles, batched))
             diff = max(abs(a[1] - b[1]) for x, y in zip(singles, batched) for a, b in zip(x, y))
             same[name] = f"{'yes' if labels_same else 'NO'} (max score diff {diff:.1e})"
-        lat["pipeline"] = latency(lambda s: pipe(" ".join(s)), long_sents, args.latency_repeat)
 
     lines += [
         (f"Model `{Path(args.model).name}` (linear head, {tagger.model.hf.config.num_hidden_layers} layers, hidden "
@@ -201,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         lines += [
             "",
             (f"Latency of one sentence per call ({len(long_sents)} eng.testb sentences of 30-50 words, "
-            f"{args.latency_repeat} passes):"),
+            f"{args.latency_repeat} rounds; in each round every path tags all of them in turn, so the paths share the machine's slow spells):"),
             "",
             "| path | p50 ms | p95 ms | one-sentence call = batched run (labels) |",
             "| --- | ---: | ---: | --- |",

@@ -64,6 +64,15 @@ def quantile(values: list[float], p: float) -> float:
     return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
+def _ordinal(n: int) -> str:
+    """English ordinal.
+
+    >>> [_ordinal(n) for n in (1, 2, 3, 4, 11, 19, 22)]
+    ['1st', '2nd', '3rd', '4th', '11th', '19th', '22nd']
+    """
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
 def burst(clients: list[Any], texts: list[str], model: str) -> list[dict[str, Any]]:
     """All requests at once (one thread and session each); per request: latency, answer or error."""
     from gradio_client.utils import QueueError
@@ -203,7 +212,8 @@ def main() -> None:
         (f"{'All' if all_match else '**Not all**'} {len(answered)} answers matched the answers of the same texts tagged "
          f"alone (entities with scores, every word's label and confidence). One request alone, one after the other, "
          f"warm: p50 {statistics.median(solo_ms):,.0f} ms, p95 {quantile(solo_ms, 0.95):,.0f} ms. Percentiles are "
-         f"nearest-rank over the answered requests (p95 of 20 = the 19th smallest)."),
+         f"nearest-rank over the answered requests (p95 of {len(texts)} = the "
+         f"{_ordinal(math.ceil(0.95 * len(texts)))} smallest)."),
         *([""] + [(f"**{refused} requests were refused** with gradio_client's `QueueError: Queue is full! Please try "
                    f"again.`: with {len(texts)} requests at once and 2 being tagged, {len(texts) - 2} wait, more than the "
                    f"queue's max_size of {queue_max}. Refused requests are not in the percentiles.")] if refused else []),

@@ -24,7 +24,7 @@ import torch
 from .bert import BertSelfAttention
 from .model import TaggerModel
 
-FORMAT_VERSION = "3"  # bump when the export recipe changes (invalidates the cache)
+FORMAT_VERSION = "4"  # bump when the export recipe changes (invalidates the cache)
 
 
 def cache_dir() -> Path:
