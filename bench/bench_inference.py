@@ -99,6 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--latency-sentences", type=int, default=50, help="30-50-word sentences timed one by one")
     ap.add_argument("--latency-repeat", type=int, default=3)
     ap.add_argument("--skip-single", action="store_true", help="skip the (slow) one-sentence-at-a-time pipeline run")
+    ap.add_argument(
+        "--passes", type=int, default=2,
+        help="timed passes over the data per path, in alternating order (A B C, C B A, ...); the fastest counts",
+    )
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime path")
     ap.add_argument("--write", action="store_true", help="also put the section into docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
@@ -158,14 +162,24 @@ def main(argv: list[str] | None = None) -> int:
     runs.append(("pipeline, list, batch_size=32", run_pipe_batched))
     for name, p in predictors.items():
         runs.append((name, lambda p=p: p.tag_words(sents)))
-    for name, fn in runs:
-        out, dt = timed(fn)
-        if name.startswith("pipeline"):
-            labels = [pipeline_word_labels(w, ents) for w, ents in zip(sents, out)]
-        else:
-            labels = [[lab for lab, _ in s] for s in out]
-        paths[name] = {"seconds": dt, "labels": labels, "wps": n_words / dt, "out": out}
-        print(f"{name}: {dt:.2f} s, {n_words / dt:,.0f} words/s", file=sys.stderr)
+    # the fastest of several passes, in alternating order: a slow spell of this shared machine
+    # then rarely decides a ratio (the one-sentence pipeline run, ~60 s, is a reference: one pass)
+    for i in range(args.passes):
+        for name, fn in runs if i % 2 == 0 else runs[::-1]:
+            if i and name == "pipeline, one sentence per call":
+                continue
+            out, dt = timed(fn)
+            if name in paths:
+                paths[name]["seconds"] = min(paths[name]["seconds"], dt)
+            else:
+                if name.startswith("pipeline"):
+                    labels = [pipeline_word_labels(w, ents) for w, ents in zip(sents, out)]
+                else:
+                    labels = [[lab for lab, _ in s] for s in out]
+                paths[name] = {"seconds": dt, "labels": labels, "out": out}
+            print(f"pass {i + 1}: {name}: {dt:.2f} s, {n_words / dt:,.0f} words/s", file=sys.stderr)
+    for r in paths.values():
+        r["wps"] = n_words / r["seconds"]
 
     ref = [iob2(x) for x in paths["ours fp32"]["labels"]]
     for r in paths.values():
@@ -198,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         "words with their own labels; the logits are the same). Ours: windows batched by exact length (<2% padding), "
         "each distinct word tokenized once per call, one gather + softmax per batch."),
         "",
-        "| path | seconds | words/s | vs batched pipeline | label agreement | test F1 |",
+        f"| path | seconds (fastest of {args.passes} passes) | words/s | vs batched pipeline | label agreement | test F1 |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, r in paths.items():
