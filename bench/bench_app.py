@@ -17,7 +17,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import REPO, header, running_app, write_section  # adds the repo to sys.path
+from common import REPO, header, quantile, running_app, write_section  # adds the repo to sys.path
 
 SENTENCE = (
     "German Chancellor Olaf Scholz met French President Emmanuel Macron and Ursula von der Leyen of the European "
@@ -78,9 +78,6 @@ def main() -> None:
                 model_ms.append(float(m.group(1).replace(",", "")))
             n_words, n_entities = len(result[4]["data"]), len(result[2]["entities"])
 
-    def q(values: list[float], p: float) -> float:
-        return sorted(values)[min(len(values) - 1, int(p * len(values)))]
-
     lines = header("Web app (app.py)")
     lines += [
         (f"- model: `{args.model}`; sentence of {n_words} words ({n_entities} entities); {args.calls} calls after "
@@ -91,7 +88,7 @@ def main() -> None:
         f"| `python app.py` start -> server answers HTTP | {up_s:.1f} s |",
         f"| `python app.py` start -> first tag answer (gradio_client) | {first_s:.1f} s |",
         f"| tag latency through the API, median | {statistics.median(api_ms):.0f} ms |",
-        f"| tag latency through the API, p90 | {q(api_ms, 0.9):.0f} ms |",
+        f"| tag latency through the API, p90 | {quantile(api_ms, 0.9):.0f} ms |",
     ]
     if model_ms:
         lines.append(f"| of which model time (split + predict), median | {statistics.median(model_ms):.0f} ms |")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from common import CONLL, fmt, header, publish
+from common import CONLL, fmt, header, publish, quantile
 
 from tagger.data import read_file
 from tagger.metrics import score
@@ -84,11 +84,7 @@ def latency(fns: dict[str, Any], items: list[Any], repeat: int) -> dict[str, tup
                 t = time.perf_counter()
                 fn(it)
                 times[name].append(1000 * (time.perf_counter() - t))
-    out = {}
-    for name, ts in times.items():
-        ts.sort()
-        out[name] = (statistics.median(ts), ts[min(len(ts) - 1, int(0.95 * len(ts)))])
-    return out
+    return {name: (statistics.median(ts), quantile(ts, 0.95)) for name, ts in times.items()}
 
 
 def main(argv: list[str] | None = None) -> int:

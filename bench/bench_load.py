@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bench_app import first_answer
-from common import CONLL, DATA, REPO, footer, header, running_app, write_section  # adds the repo to sys.path
+from common import CONLL, DATA, REPO, footer, header, quantile, running_app, write_section  # adds the repo to sys.path
 
 # 1-min load averages above which other work shared the 2 cores: before the app starts; after the
 # burst with no job (the app's tagging threads); after the burst during training (+ the worker's 2 threads)
@@ -57,11 +57,6 @@ def answer(result: Any) -> tuple:
     """What a tag answer says about the text (not the timing line): entities with scores, word table."""
     return result[2], result[4]["data"]
 
-
-def quantile(values: list[float], p: float) -> float:
-    """Nearest-rank quantile (p95 of 20 values = the 19th smallest)."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
 
 
 def _ordinal(n: int) -> str:

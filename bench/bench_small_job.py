@@ -16,7 +16,7 @@ import time
 import warnings
 from pathlib import Path
 
-from common import DATA, fmt, header, peak_rss_mb, publish, section_suffix
+from common import DATA, fmt, header, peak_rss_mb, publish, section_suffix, window_lengths
 
 from tagger.config import TrainConfig
 from tagger.data import read_file
@@ -29,12 +29,9 @@ TARGET_SECONDS = 90
 def train_tokens(config: TrainConfig, path: str) -> int:
     """Sub-tokens (incl. [CLS]/[SEP]) in one epoch of the training windows train_files builds."""
     from tagger.data import split_holdout
-    from tagger.features import make_features
-    from tagger.model import load_tokenizer, resolve_base
 
     sentences, _ = split_holdout(read_file(path, config.label_column).sentences, config.dev_fraction, config.seed)
-    tok = load_tokenizer(resolve_base(config.base))
-    return sum(len(f.input_ids) for f in make_features(tok, [s.words for s in sentences], config.max_length, overlap=False))
+    return sum(window_lengths(config.base, [s.words for s in sentences], config.max_length))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -23,7 +23,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from common import CONLL, fmt, header, peak_rss_mb, publish, section_suffix
+from common import CONLL, fmt, header, peak_rss_mb, publish, section_suffix, window_lengths
 
 from tagger.config import DEFAULT_BASE, TrainConfig
 from tagger.data import Sentence, read_file
@@ -132,12 +132,10 @@ def padding(args: argparse.Namespace) -> dict[str, int]:
     padded to each batch's longest (the Trainer's RandomSampler + DataCollatorForTokenClassification)."""
     import random
 
-    from tagger.features import length_batches, make_features
-    from tagger.model import load_tokenizer, resolve_base
+    from tagger.features import length_batches
 
     train_set, _ = load(args)
-    tok = load_tokenizer(resolve_base(args.base))
-    lengths = [len(f.input_ids) for f in make_features(tok, [s.words for s in train_set], args.max_length, overlap=False)]
+    lengths = window_lengths(args.base, [s.words for s in train_set], args.max_length)
     order = list(range(len(lengths)))
     random.Random(args.seed).shuffle(order)
     shuffled = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]

@@ -148,6 +148,27 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def quantile(values: list[float], p: float) -> float:
+    """Nearest-rank quantile (p95 of 20 values = the 19th smallest).
+
+    >>> quantile([float(v) for v in range(1, 21)], 0.95)
+    19.0
+    """
+    import math
+
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p * len(ordered)) - 1)]
+
+
+def window_lengths(base: str, sentences: list[list[str]], max_length: int) -> list[int]:
+    """Sub-tokens (incl. [CLS]/[SEP]) of each training window tagger.train builds from ``sentences``."""
+    from tagger.features import make_features
+    from tagger.model import load_tokenizer, resolve_base
+
+    tok = load_tokenizer(resolve_base(base))
+    return [len(f.input_ids) for f in make_features(tok, sentences, max_length, overlap=False)]
+
+
 def fmt(x: float, digits: int = 0) -> str:
     return f"{x:,.{digits}f}"
 

@@ -105,7 +105,7 @@ class BertSelfAttention(nn.Module):
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
         return out.transpose(1, 2).reshape(b, n, -1)
 
-    def packed(self, x: torch.Tensor, real: torch.Tensor, shape: tuple[int, int], mask: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
+    def packed(self, x: torch.Tensor, real: torch.Tensor, shape: tuple[int, int], mask: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:
         """Attention on packed rows: ``x`` [N, hidden] holds the real tokens (flat indices ``real``
         into a [b, n] batch); queries only for ``real[rows]``. Returns [len(rows), hidden]."""
         b, n = shape

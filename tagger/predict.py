@@ -168,7 +168,7 @@ class Predictor:
                 )
                 # only the owned words' first sub-tokens: one gather, one softmax, one max per batch,
                 # in numpy: a torch op here wakes torch's thread pool, which then spins on the cores
-                # ONNX Runtime's threads need for the next batch (one sentence: 12.4 vs 9.9 ms)
+                # ONNX Runtime's threads need for the next batch (one sentence: 12.1 vs 8.8 ms)
                 rows = np.array([r for r, f in enumerate(group) for _ in f.positions], dtype=np.int64)
                 cols = np.array([p for f in group for p in f.positions], dtype=np.int64)
                 picked = _numpy(logits)[rows, cols]
@@ -195,12 +195,9 @@ class Predictor:
                 raise InputError(f"expected text, got {type(t).__name__}")
             if len(t) > MAX_TEXT_CHARS:
                 raise InputError(f"text has {len(t):,} characters; the limit is {MAX_TEXT_CHARS:,}. Split it into parts.")
-        if not self.sentences:
-            split = [split_words(t, lang) for t in texts]
-            tagged = self.tag_words([[w for w, _, _ in s] for s in split])
-            return [_prediction(t, s, tags) for t, s, tags in zip(texts, split, tagged)]
-        # every sentence of every text in one tag_words call (batched across texts), then regrouped
-        per_text = [split_sentences(t, lang) for t in texts]
+        # every sentence of every text in one tag_words call (batched across texts), then regrouped;
+        # sentences=False: each text is one "sentence"
+        per_text = [split_sentences(t, lang) if self.sentences else [split_words(t, lang)] for t in texts]
         flat = [[w for w, _, _ in sent] for sents in per_text for sent in sents]
         tags = iter(self.tag_words(flat))
         out = []
