@@ -39,6 +39,8 @@ class _WordEncoder:
     encoded. Either way the result equals ``tokenizer(words, is_split_into_words=True)``.
     """
 
+    CACHE_WORDS = 1 << 16  # distinct words kept (~18 MB at most, measured on random words)
+
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
         from tokenizers import Tokenizer
 
@@ -48,6 +50,7 @@ class _WordEncoder:
         self.backend.no_truncation()
         self.size = len(tokenizer)
         self.unk = tokenizer.unk_token_id if tokenizer.unk_token_id is not None else 0
+        self.cache: dict[str, list[int]] = {}
         self.per_word = self._in_context([_PROBE]) == self._by_word([_PROBE])
 
     def _in_context(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
@@ -61,10 +64,20 @@ class _WordEncoder:
         return out
 
     def _by_word(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
-        vocab = list(dict.fromkeys(w for s in sentences for w in s))
-        encoded = self.backend.encode_batch([[w] for w in vocab], is_pretokenized=True, add_special_tokens=False)
-        table = {w: (e.ids or [self.unk]) for w, e in zip(vocab, encoded)}
-        return [[table[w] for w in s] for s in sentences]
+        # each distinct word goes to the Rust tokenizer once per encoder (as spaCy's tokenizer
+        # caches words): a 40-word sentence of known words then takes 0.01 ms instead of 0.3
+        cache = self.cache
+        table = {w: cache.get(w) for s in sentences for w in s}
+        missing = [w for w, ids in table.items() if ids is None]
+        if missing:
+            if len(cache) + len(missing) > self.CACHE_WORDS:
+                cache.clear()  # bounded memory; the common words come back at once
+            encoded = self.backend.encode_batch([[w] for w in missing], is_pretokenized=True, add_special_tokens=False)
+            for w, e in zip(missing, encoded):
+                table[w] = e.ids or [self.unk]
+                if len(cache) < self.CACHE_WORDS:
+                    cache[w] = table[w]
+        return [[table[w] for w in s] for s in sentences]  # type: ignore[misc]
 
     def __call__(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
         return self._by_word(sentences) if self.per_word else self._in_context(sentences)
@@ -85,8 +98,8 @@ def _word_encoder(tokenizer: PreTrainedTokenizerBase) -> _WordEncoder | None:
 def word_pieces(tokenizer: PreTrainedTokenizerBase, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
     """Sub-token ids of every word, as tokenized in sentence context (``is_split_into_words``).
     A word the tokenizer drops entirely (control or zero-width characters) becomes ``[UNK]``,
-    so every word keeps a position and a label. The lists may be shared between equal words:
-    treat them as read-only."""
+    so every word keeps a position and a label. The lists may be shared between equal words
+    and across calls (a per-tokenizer word cache): treat them as read-only."""
     if not sentences:
         return []
     encoder = _word_encoder(tokenizer)

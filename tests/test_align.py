@@ -85,6 +85,28 @@ def test_align_word_longer_than_window(tok) -> None:
     assert all(len(f.input_ids) <= 16 for f in feats)
 
 
+def test_align_word_cache_equals_the_tokenizer_and_stays_bounded(tok, monkeypatch) -> None:
+    from tagger.features import _word_encoder
+
+    enc = _word_encoder(tok)
+    assert enc is not None and enc.per_word
+    monkeypatch.setattr(type(enc), "CACHE_WORDS", 9)
+    enc.cache.clear()
+    sentences = [["Angela", "Merkel", "visited", "Zürich", "."], ["Merkel", "left", "Zürich", "on", "Tuesday", "!"]]
+    for _ in range(2):
+        for words, pieces in zip(sentences, word_pieces(tok, sentences)):
+            ref = tok(words, is_split_into_words=True, add_special_tokens=False)
+            assert pieces == [[t for t, w in zip(ref["input_ids"], ref.word_ids()) if w == i] for i in range(len(words))]
+        assert set(enc.cache) == {w for s in sentences for w in s}  # 9 distinct words
+    calls: list[int] = []
+    encode_batch = enc.backend.encode_batch
+    monkeypatch.setattr(enc, "backend", type("B", (), {"encode_batch": lambda _, *a, **k: calls.append(1) or encode_batch(*a, **k)})())
+    word_pieces(tok, sentences)
+    assert calls == []  # every word from the cache
+    assert word_pieces(tok, [["Merkelization"]])[0] == [tok("Merkelization", add_special_tokens=False)["input_ids"]]
+    assert set(enc.cache) == {"Merkelization"}  # it was full: cleared before the new word went in
+
+
 def test_align_build_window_truncates_long_word() -> None:
     ids, labels, _cases, pos = build_window([[5] * 10], Window(0, 1, 0, 1), 1, 2, 4, [7], [2])
     assert ids == [1, 5, 5, 5, 5, 2]
