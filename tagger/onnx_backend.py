@@ -5,16 +5,19 @@ optimizer fuses each layer into a few kernels (Attention, BiasGelu, SkipLayerNor
 EmbedLayerNormalization); ``quantize=True`` then quantises the matrix products to int8
 (weights per output channel, activations dynamically per tensor: -0.1 F1 on CoNLL-2003 test,
 where per-tensor weights cost 0.4). The result is cached on disk keyed by a hash of the
-weights, so only the first use pays for the export (seconds). Needs ``pip install onnxruntime onnx``.
+weights, so only the first use pays for the export (seconds); the 8 most recently used exports
+are kept. Needs ``pip install onnxruntime onnx``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import logging
 import os
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -25,6 +28,8 @@ from .bert import BertSelfAttention
 from .model import TaggerModel
 
 FORMAT_VERSION = "4"  # bump when the export recipe changes (invalidates the cache)
+KEEP = 8  # exports kept in the cache (MiniLM: 90 MB fp32, 58 MB int8), least recently used go first
+GRACE_S = 3600  # never delete a file used this recently: another process may be loading it
 
 
 def cache_dir() -> Path:
@@ -42,6 +47,27 @@ def _fingerprint(model: TaggerModel, quantize: bool) -> str:
         h.update(name.encode())
         h.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()
+
+
+def prune(folder: Path, keep: int = KEEP, grace_s: float = GRACE_S) -> list[Path]:
+    """Delete all but the ``keep`` most recently used exports (a file's mtime is its last use)
+    and the partial files of crashed exports, sparing anything touched in the last ``grace_s``
+    seconds. Every training run makes a new model, so without this the cache only grows."""
+    now = time.time()
+    dated = []
+    for f in [*folder.glob("*.onnx"), *folder.glob(".*.tmp")]:
+        try:
+            dated.append((f.stat().st_mtime, f))
+        except OSError:  # deleted meanwhile by another process
+            continue
+    exports = sorted((d for d in dated if d[1].suffix == ".onnx"), reverse=True)
+    stale = exports[keep:] + [d for d in dated if d[1].suffix == ".tmp"]
+    removed = []
+    for mtime, f in stale:
+        if now - mtime > grace_s:
+            f.unlink(missing_ok=True)
+            removed.append(f)
+    return removed
 
 
 def _quiet(record: logging.LogRecord) -> bool:
@@ -121,8 +147,13 @@ class OnnxModel:
             folder = Path(tempfile.gettempdir()) / "tagger-onnx"
             folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"{_fingerprint(model, quantize)}.onnx"
-        if not path.is_file():
+        if path.is_file():
+            with contextlib.suppress(OSError):  # a read-only cache still works, only unpruned
+                os.utime(path)  # last use, for prune()
+        else:
             export(model, path, quantize)
+            with contextlib.suppress(OSError):
+                prune(folder)
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1

@@ -114,7 +114,8 @@ class Predictor:
     ``backend="onnx"`` (needs ``pip install onnxruntime onnx``) exports a copy of the model to
     ONNX once, fuses attention/GELU/LayerNorm for ONNX Runtime and, with ``quantize=True``,
     quantises its matrix products to int8: the fastest CPU path. The exported model is cached
-    on disk (``TAGGER_CACHE``, default ``~/.cache/tagger``), keyed by a hash of the weights.
+    on disk (``TAGGER_CACHE``, default ``~/.cache/tagger``), keyed by a hash of the weights; the
+    8 most recently used exports are kept.
     """
 
     def __init__(

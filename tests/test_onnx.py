@@ -72,6 +72,34 @@ def test_onnx_export_is_cached_and_keyed_by_the_weights(tiny_tagger: Path, cache
     assert not list(cache.glob(".*.tmp"))  # no partial files left behind
 
 
+def test_onnx_cache_keeps_the_most_recently_used_exports(tiny_tagger: Path, cache: Path) -> None:
+    import os
+    import time
+
+    from tagger.onnx_backend import KEEP
+
+    cache.mkdir(parents=True)
+    now = time.time()
+    old = [cache / f"old{i}.onnx" for i in range(KEEP + 2)]  # last used 2 h ago and earlier, old[0] last
+    for i, f in enumerate(old):
+        f.write_bytes(b"x")
+        os.utime(f, (now - 7200 - 60 * i,) * 2)
+    recent = cache / "recent.onnx"  # beyond the limit too, but used a minute ago: maybe being loaded
+    recent.write_bytes(b"x")
+    os.utime(recent, (now - 60,) * 2)
+    crashed, running = cache / ".a.onnx.1.tmp", cache / ".b.onnx.2.tmp"  # partial exports
+    for f, age in ((crashed, 7200), (running, 10)):
+        f.write_bytes(b"x")
+        os.utime(f, (now - age,) * 2)
+    new = Predictor(load_tagger(tiny_tagger), max_length=64, backend="onnx").model.path  # exports, then prunes
+    kept = {f.name for f in cache.iterdir()}
+    assert kept == {new.name, recent.name, running.name, *(f.name for f in old[: KEEP - 2])}
+    # loading a cached export marks it used, so a model in use is the last to go
+    os.utime(new, (now - 9000,) * 2)
+    Predictor(load_tagger(tiny_tagger), max_length=64, backend="onnx")
+    assert new.stat().st_mtime > now - 5
+
+
 def test_onnx_int8_runs_and_is_smaller(tiny_tagger: Path, cache: Path) -> None:
     tagger = load_tagger(tiny_tagger)
     fp32 = Predictor(tagger, max_length=64, backend="onnx")
