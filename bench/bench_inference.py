@@ -239,13 +239,16 @@ def main(argv: list[str] | None = None) -> int:
             (f"Latency of one sentence per call ({len(long_sents)} eng.testb sentences of 30-50 words, "
             f"{args.latency_repeat} rounds; in each round every path tags all of them in turn, so the paths share the machine's slow spells):"),
             "",
-            "| path | p50 ms from text | p95 ms from text | p50 ms from words | one-sentence call = batched run (labels) |",
-            "| --- | ---: | ---: | ---: | --- |",
+            "| path | p50 ms from text | x pipeline p50 | p95 ms from text | p50 ms from words | one-sentence call = batched run (labels) |",
+            "| --- | ---: | ---: | ---: | ---: | --- |",
         ]
+        pipe_p50 = lat["pipeline"][0]
         for name, (p50, p95) in lat.items():
             if not name.endswith(" words"):
                 words = lat.get(f"{name} words")
-                lines.append(f"| {name} | {p50:.1f} | {p95:.1f} | {f'{words[0]:.1f}' if words else '-'} | {same.get(name, '-')} |")
+                lines.append(
+                    f"| {name} | {p50:.1f} | {p50 / pipe_p50:.2f} | {p95:.1f} | {f'{words[0]:.1f}' if words else '-'} | {same.get(name, '-')} |"
+                )
         lines += [
             "",
             ("From text = `predict(text)` on the sentence's words joined by spaces: spaCy word and sentence splitting, "
