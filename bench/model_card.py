@@ -15,6 +15,10 @@ from common import REPO  # noqa: F401  (puts the repository on sys.path)
 from tagger.config import TrainConfig
 
 
+def f1(meta: dict[str, Any], split: str) -> float:
+    return meta.get(split, {}).get("f1", float("nan"))
+
+
 def table(scores: dict[str, Any]) -> str:
     rows = ["| type | precision | recall | F1 | support |", "| --- | ---: | ---: | ---: | ---: |"]
     for k, v in scores["per_type"].items():
@@ -53,9 +57,9 @@ def main() -> None:
         new = json.loads((Path(args.rebuilt) / "tagger.json").read_text())
         out += [
             (f"The shipped weights are not what this command gives today: {args.rebuilt_note} A rebuild with the current "
-            f"trainer reached dev F1 {new['dev']['f1']:.2f} and test F1 {new.get('test', {}).get('f1', float('nan')):.2f} "
+            f"trainer reached dev F1 {f1(new, 'dev'):.2f} and test F1 {f1(new, 'test'):.2f} "
             f"(best epoch {new['best_epoch']} of {new['config']['epochs']}, {new['train_seconds'] / 60:.1f} min), against "
-            f"{meta['dev']['f1']:.2f} and {meta.get('test', {}).get('f1', float('nan')):.2f} for the shipped weights below."),
+            f"{f1(meta, 'dev'):.2f} and {f1(meta, 'test'):.2f} for the shipped weights below."),
             "",
         ]
     out += [
@@ -98,9 +102,9 @@ def main() -> None:
             "",
             "| head | dev F1 | test F1 | `transformers.pipeline` |",
             "| --- | ---: | ---: | --- |",
-            f"| {cfg['head']} (default) | {meta['dev']['f1']:.2f} | {meta.get('test', {}).get('f1', float('nan')):.2f} | "
+            f"| {cfg['head']} (default) | {f1(meta, 'dev'):.2f} | {f1(meta, 'test'):.2f} | "
             + ("loads, but ignores the casing embedding (use `tagger.Predictor`)" if cfg["head"] == "casing" else "identical") + " |",
-            f"| {lin['config']['head']} | {lin['dev']['f1']:.2f} | {lin.get('test', {}).get('f1', float('nan')):.2f} | "
+            f"| {lin['config']['head']} | {f1(lin, 'dev'):.2f} | {f1(lin, 'test'):.2f} | "
             + ("identical" if lin["config"]["head"] == "linear" else "-") + " |",
             "",
         ]

@@ -14,7 +14,7 @@ from .config import DEFAULT_BASE, HEADS, ConfigError, TrainConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_MODEL = Path(os.environ.get("TAGGER_DEFAULT_MODEL", REPO_ROOT / "models" / "default"))
 BACKEND_HELP = (
-    "onnx: ONNX Runtime on a cached export of the model (same labels as torch, ~1.5x faster for one sentence; "
+    "onnx: ONNX Runtime on a cached export of the model (same labels as torch, 1.6-2.2x faster for one sentence; "
     "the first use of a model exports it, seconds)"
 )
 

@@ -49,25 +49,22 @@ def _fingerprint(model: TaggerModel, quantize: bool) -> str:
     return h.hexdigest()
 
 
-def prune(folder: Path, keep: int = KEEP, grace_s: float = GRACE_S) -> list[Path]:
+def prune(folder: Path, keep: int = KEEP, grace_s: float = GRACE_S) -> None:
     """Delete all but the ``keep`` most recently used exports (a file's mtime is its last use)
     and the partial files of crashed exports, sparing anything touched in the last ``grace_s``
     seconds. Every training run makes a new model, so without this the cache only grows."""
+
+    def dated(pattern: str) -> list[tuple[float, Path]]:
+        out = []
+        for f in folder.glob(pattern):
+            with contextlib.suppress(OSError):  # deleted meanwhile by another process
+                out.append((f.stat().st_mtime, f))
+        return sorted(out, reverse=True)
+
     now = time.time()
-    dated = []
-    for f in [*folder.glob("*.onnx"), *folder.glob(".*.tmp")]:
-        try:
-            dated.append((f.stat().st_mtime, f))
-        except OSError:  # deleted meanwhile by another process
-            continue
-    exports = sorted((d for d in dated if d[1].suffix == ".onnx"), reverse=True)
-    stale = exports[keep:] + [d for d in dated if d[1].suffix == ".tmp"]
-    removed = []
-    for mtime, f in stale:
+    for mtime, f in dated("*.onnx")[keep:] + dated(".*.tmp"):
         if now - mtime > grace_s:
             f.unlink(missing_ok=True)
-            removed.append(f)
-    return removed
 
 
 def _quiet(record: logging.LogRecord) -> bool:
