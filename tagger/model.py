@@ -33,14 +33,11 @@ from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokeni
 from . import bert
 from .align import N_CASE_CLASSES
 from .config import TrainConfig
+from .errors import ModelError
 
 META_FILE = "tagger.json"
 CASING_FILE = "casing.safetensors"
 PACKAGED_PREFIX = "packaged:"
-
-
-class ModelError(ValueError):
-    """A model folder or id that cannot be used; the message says why."""
 
 
 def resolve_base(name: str) -> str:

@@ -16,15 +16,12 @@ from typing import Any
 import numpy as np
 import torch
 
+from .errors import InputError
 from .features import iter_batches, make_features
 from .model import Tagger, load_tagger
 from .schemes import iob2_spans
 
 MAX_TEXT_CHARS = 200_000  # ~35k words, ~10 s on 2 CPU cores; longer input gets a clear error
-
-
-class InputError(ValueError):
-    """Text the predictor refuses, with a message for the user."""
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .errors import SchemeError
+
 OUTSIDE = "O"
 _PREFIXED = re.compile(r"^([BIESLU])-(.*)$")
-
-
-class SchemeError(ValueError):
-    """Tags that fit no known scheme; ``index`` is the (sentence, word) of the first bad tag."""
-
-    def __init__(self, message: str, index: tuple[int, int] | None = None) -> None:
-        super().__init__(message)
-        self.index = index
 
 
 def split_tag(tag: str) -> tuple[str, str]:

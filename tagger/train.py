@@ -25,19 +25,12 @@ from transformers import get_linear_schedule_with_warmup
 from .align import IGNORE
 from .config import TrainConfig
 from .data import DataReport, Sentence, read_file, split_holdout
+from .errors import TrainingCancelled, TrainingError
 from .features import Feature, collate, length_batches, make_features
 from .metrics import score
 from .model import Tagger, build_tagger, save_tagger
 from .predict import Predictor
 from .schemes import split_tag
-
-
-class TrainingError(RuntimeError):
-    """Training cannot go on (bad labels, NaN loss, out of memory); the message says why."""
-
-
-class TrainingCancelled(RuntimeError):
-    """``should_stop`` returned True; nothing was written."""
 
 
 @dataclass(frozen=True)
