@@ -1,61 +1,11 @@
-"""Web app entry point (Hugging Face Spaces runs ``python app.py``).
+"""Web app entry point (Hugging Face Spaces runs ``python app.py``); the same as ``tagger app``.
 
-    python app.py                       # http://127.0.0.1:7860
-    python app.py --models-dir runs     # also offer every model folder under runs/
-    python app.py --share               # public Gradio link
+    python app.py [--models-dir DIR] [--share] [--port N]   # options: demo/launch.py
 
-GRADIO_SERVER_NAME / GRADIO_SERVER_PORT are honoured as in Gradio (Spaces sets them);
-see demo/settings.py for the TAGGER_* variables (models folder, bases, queue size, ...).
+Kept this thin on purpose: the training worker is a spawned process, which re-imports this file.
 """
 
-from __future__ import annotations
-
-import argparse
-import logging
-import os
-from pathlib import Path
-
-# Module level stays light: the training worker is a spawned process, which re-imports this file.
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="BERT tagger web app")
-    p.add_argument("--share", action="store_true", help="create a public Gradio share link")
-    p.add_argument("--models-dir", action="append", type=Path, default=[], metavar="DIR",
-                   help="offer every model folder under DIR in the Tag tab (repeatable)")
-    p.add_argument("--default-model", type=Path, help="the default tagger (default: models/default, or TAGGER_DEFAULT_MODEL)")
-    p.add_argument("--app-models-dir", type=Path, help="where app-trained models are kept (default: TAGGER_MODELS_DIR "
-                   "or ~/.cache/bert-tagger/models)")
-    p.add_argument("--base", action="append", default=[], metavar="LABEL=BASE",
-                   help="a base model offered for fine-tuning (repeatable; default: the packaged MiniLM)")
-    p.add_argument("--host", help="interface to bind (default: GRADIO_SERVER_NAME or 127.0.0.1)")
-    p.add_argument("--port", type=int, help="port (default: GRADIO_SERVER_PORT or 7860)")
-    return p.parse_args(argv)
-
-
-def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Tagging in the app process uses TAGGER_TAG_THREADS torch threads (default 1; set before torch
-    # is imported): on a small machine shared with the training worker, a second inference thread
-    # mostly waits for a busy core (a 40-word sentence: ~30 ms with 1 thread, ~500 ms with 2).
-    # The training worker sets its own thread count (TAGGER_TRAIN_THREADS, default all cores).
-    os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("TAGGER_TAG_THREADS", "1"))
-    from demo.app import build_app
-    from demo.settings import AppSettings, parse_bases
-
-    settings = AppSettings.from_env(
-        default_model=args.default_model,
-        models_dirs=args.models_dir or None,
-        app_models_dir=args.app_models_dir,
-        bases=parse_bases(";".join(args.base)) if args.base else None,
-    )
-    blocks, ctx = build_app(settings)
-    try:
-        blocks.launch(server_name=args.host, server_port=args.port, share=args.share, **ctx.launch_kwargs())
-    finally:
-        ctx.close()
-
+from demo.launch import main
 
 if __name__ == "__main__":
     main()

@@ -95,14 +95,27 @@ def flag(score: float, low: float) -> str:
     return "⚠ low" if score < low else ""
 
 
+ENTITY_COLUMNS = ["entity", "type", "confidence", "flag", "start", "end"]
+WORD_COLUMNS = ["#", "word", "label", "confidence", "flag"]
+
+
 def entity_table(pred: Any, low: float) -> pd.DataFrame:
     rows = [[e.text, e.label, round(e.score, 3), flag(e.score, low), e.start, e.end] for e in pred.entities]
-    return pd.DataFrame(rows, columns=["entity", "type", "confidence", "flag", "start", "end"])
+    return pd.DataFrame(rows, columns=ENTITY_COLUMNS)
 
 
 def word_table(pred: Any, low: float) -> pd.DataFrame:
     rows = [[i + 1, w.text, w.label, round(w.score, 3), flag(w.score, low)] for i, w in enumerate(pred.words)]
-    return pd.DataFrame(rows, columns=["#", "word", "label", "confidence", "flag"])
+    return pd.DataFrame(rows, columns=WORD_COLUMNS)
+
+
+def empty_table(columns: list[str]) -> pd.DataFrame:
+    """No rows, but the real column names (a Dataframe without a value shows headers ``1 2 3``).
+
+    >>> list(empty_table(ENTITY_COLUMNS).columns)[:2], len(empty_table(ENTITY_COLUMNS))
+    (['entity', 'type'], 0)
+    """
+    return pd.DataFrame([], columns=columns)
 
 
 def tag_info(pred: Any, model: str, seconds: float, low: float) -> str:
@@ -126,7 +139,8 @@ def model_summary(summary: dict[str, Any]) -> str:
     types = model_types(labels)
     report = summary.get("data_report") or {}
     trained_on = f" · trained on {md(report.get('file'))} ({report.get('sentences', 0):,} sentences)" if report else ""
-    source = {"default": "shipped default", "trained": "trained in this app", "folder": "model folder"}.get(summary.get("source", ""), "")
+    source = {"default": "shipped default", "trained": "trained in this app", "run": "trained in this app",
+              "folder": "model folder"}.get(summary.get("source", ""), "")
     return (
         f"**{md(summary.get('name', ''))}** ({source}) · base `{md(config.get('base', '?'))}` · head {md(config.get('head', '?'))}"
         f"{trained_on}  \n"
@@ -140,17 +154,49 @@ def report_markdown(report: Any, dev_report: Any | None = None) -> str:
     lines = [
         (f"**{md(r.file)}**: {r.sentences:,} sentences, {r.words:,} words, {r.documents:,} documents, "
          f"longest sentence {r.longest_sentence:,} words"),
-        (f"format {md(r.format)} ({md(r.separator)}-separated, {r.columns} columns, labels from column {r.label_column}) · "
+        (f"format {md(r.format)} ({source_of_labels(r)}) · "
          f"tag scheme **{md(r.scheme)}** (read as IOB2) · {r.repaired:,} sentences with repaired tags"),
     ]
+    sources = list(getattr(r, "sources", []) or [])
+    lines += [f"file {md(s)}" for s in sources[:8]] + ([f"… and {len(sources) - 8} more files"] if len(sources) > 8 else [])
     if dev_report is not None:
         lines.append(f"dev file **{md(dev_report.file)}**: {dev_report.sentences:,} sentences, labels {md(', '.join(dev_report.labels))}")
     else:
         lines.append("no dev file: 10% of the sentences are held out (fixed seed)")
+    lines += conversion_lines(r)
     lines += [f"⚠ {md(w)}" for w in r.warnings]
     if dev_report is not None:
         lines += [f"⚠ dev: {md(w)}" for w in dev_report.warnings]
     return "  \n".join(lines)
+
+
+def source_of_labels(r: Any) -> str:
+    """Where a report's labels come from, for people.
+
+    >>> from types import SimpleNamespace as R
+    >>> source_of_labels(R(format="conll", separator="tab", columns=4, label_column=3, label_name="column 3"))
+    'tab-separated, 4 columns, labels from column 3'
+    >>> source_of_labels(R(format="conllu", separator="tab", columns=10, label_column=3, label_name="upos"))
+    'tab, labels from upos'
+    """
+    if r.format == "conll":
+        return f"{md(r.separator)}-separated, {r.columns} columns, labels from column {r.label_column}"
+    where = [md(r.separator)] if r.separator not in ("-", "") else []
+    return ", ".join([*where, f"labels from {md(getattr(r, 'label_name', '') or r.label_column)}"])
+
+
+def conversion_lines(r: Any, examples: int = 8) -> list[str]:
+    """The conversion counts (records, spans kept, snapped, dropped ...) and the first examples.
+
+    >>> from types import SimpleNamespace as R
+    >>> conversion_lines(R(conversion={"spans": 3, "spans: snapped to whole words": 1}, examples=["a.jsonl, line 2: Pari -> Paris"]))
+    ['conversion: spans 3 · spans: snapped to whole words 1', 'example: a.jsonl, line 2: Pari -&gt; Paris']
+    """
+    counts = getattr(r, "conversion", None) or {}
+    if not counts:
+        return []
+    out = ["conversion: " + " · ".join(f"{md(k)} {v:,}" for k, v in counts.items())]
+    return out + [f"example: {md(e)}" for e in (getattr(r, "examples", None) or [])[:examples]]
 
 
 def labels_table(report: Any) -> pd.DataFrame:
@@ -184,7 +230,57 @@ def loss_frame(points: list[tuple[float, float]]) -> pd.DataFrame:
 
 
 def f1_frame(points: list[tuple[float, float]]) -> pd.DataFrame:
-    return pd.DataFrame(points or [], columns=["epoch", "dev F1"], dtype=float)
+    """Dev F1 in % with one decimal (the plot's axis and tooltips show what the frame holds).
+
+    >>> f1_frame([(1.0, 45.501097)])["dev F1"].tolist()
+    [45.5]
+    """
+    return pd.DataFrame([(x, round(y, 1)) for x, y in points or []], columns=["epoch", "dev F1"], dtype=float)
+
+
+RUN_COLUMNS = ["name", "date", "data", "labels", "epochs", "dev F1", "time", "device"]
+
+
+def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
+    """The Runs view: one row per run summary (:meth:`demo.runs.Run.summary`), newest first.
+
+    >>> t = runs_table([{"name": "r1", "created": "2025-01-02 10:00", "train_file": "a.conll", "sentences": 1200,
+    ...                  "labels": ["O", "B-PER", "I-PER"], "epochs": 3, "best_epoch": 2, "dev_f1": 91.26,
+    ...                  "seconds": 75.2, "device": "cuda:0", "precision": "bf16"}])
+    >>> t.values.tolist()
+    [['r1', '2025-01-02 10:00', 'a.conll (1,200 sentences)', 'PER', '2 of 3', '91.3', '1 min 15 s', 'cuda:0 (bf16)']]
+    >>> list(runs_table([]).columns) == RUN_COLUMNS
+    True
+    """
+    rows = []
+    for r in runs:
+        data = r.get("train_file") or "?"
+        if r.get("sentences"):
+            data += f" ({r['sentences']:,} sentences)"
+        epochs = f"{r['best_epoch']} of {r['epochs']}" if r.get("best_epoch") and r.get("epochs") else str(r.get("epochs") or "")
+        f1 = f"{r['dev_f1']:.1f}" if isinstance(r.get("dev_f1"), int | float) else "–"
+        device = r.get("device") or "cpu"
+        if r.get("precision") and r["precision"] != "fp32":
+            device += f" ({r['precision']})"
+        rows.append([r.get("name", ""), r.get("created") or "", data, ", ".join(model_types(r.get("labels") or [])), epochs, f1,
+                     duration(r.get("seconds")), device])
+    return pd.DataFrame(rows, columns=RUN_COLUMNS)
+
+
+def duration(seconds: Any) -> str:
+    """A run's time, for people.
+
+    >>> duration(75.2), duration(3725), duration(None)
+    ('1 min 15 s', '1 h 2 min', '–')
+    """
+    if not isinstance(seconds, int | float):
+        return "–"
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60} s"
+    return f"{s // 3600} h {s % 3600 // 60} min"
 
 
 def column_choices(preview: list[list[str]], ncols: int) -> list[tuple[str, int]]:

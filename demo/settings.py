@@ -2,9 +2,15 @@
 
 Environment variables (all optional):
 
-``TAGGER_DEFAULT_MODEL``   the shipped tagger (default ``models/default``)
-``TAGGER_MODELS_DIR``      where app-trained models are written (default ``~/.cache/bert-tagger/models``)
-``TAGGER_MAX_MODELS``      app-trained models kept on disk; the oldest is removed first (default 5)
+``TAGGER_DEFAULT_MODEL``   the shipped tagger (default: the installed package data, else ``models/default``)
+``TAGGER_MODELS_DIR``      where app-trained models (runs) are written (default ``/data/bert-tagger/models`` where
+                         ``/data`` is writable, as with Spaces persistent storage, else ``~/.cache/bert-tagger/models``)
+``TAGGER_MAX_MODELS``      runs kept per owner (all runs when shared); the oldest is removed first (default 5)
+``TAGGER_MAX_RUNS``        runs kept in all, across owners (default 200)
+``TAGGER_PRIVATE_RUNS``    ``1``: each browser / API client sees only its own runs; ``0``: all runs are shared
+                         (default: private on a Space, i.e. when ``SPACE_ID`` is set, else shared)
+``TAGGER_TRAIN_PARALLEL``  training jobs running at once (default 1); others wait in a first-in, first-out queue
+``TAGGER_TRAIN_QUEUE``     training jobs that may wait (default 4); more are refused
 ``TAGGER_BASES``           fine-tuning bases, ``label=base;label=base`` (default the packaged MiniLM)
 ``TAGGER_QUEUE_MAX``       requests waiting in the queue before new ones are refused (default 32)
 ``TAGGER_TRAIN_THREADS``   torch threads of the training worker (default 0 = all cores)
@@ -19,11 +25,51 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagger.cli import DEFAULT_MODEL
 from tagger.config import DEFAULT_BASE
+from tagger.meta import default_model_path
 
 DEFAULT_BASES = {"MiniLM-L6 (packaged, uncased)": DEFAULT_BASE}
 DEFAULT_MODELS_DIR = Path.home() / ".cache" / "bert-tagger" / "models"
+SPACES_DATA = Path("/data")  # Hugging Face Spaces persistent storage, when the Space has it
+
+
+def models_dir_default(env: dict[str, str], data: Path = SPACES_DATA) -> tuple[Path, bool]:
+    """Where runs go, and whether they outlive a restart: ``TAGGER_MODELS_DIR``; else
+    ``<data>/bert-tagger/models`` where ``data`` is a writable folder; else the user's cache,
+    which a Space loses at each restart (a local machine keeps it).
+
+    >>> models_dir_default({"TAGGER_MODELS_DIR": "/srv/m"}, Path("/nonexistent"))
+    (PosixPath('/srv/m'), True)
+    >>> models_dir_default({"SPACE_ID": "me/app"}, Path("/nonexistent"))[1]
+    False
+    """
+    on_space = bool(env.get("SPACE_ID", "").strip())
+    if env.get("TAGGER_MODELS_DIR", "").strip():
+        folder = Path(env["TAGGER_MODELS_DIR"]).expanduser()
+        return folder, not on_space or _under(folder, data)
+    if data.is_dir() and os.access(data, os.W_OK | os.X_OK):
+        return data / "bert-tagger" / "models", True
+    return DEFAULT_MODELS_DIR, not on_space
+
+
+def _under(path: Path, folder: Path) -> bool:
+    try:
+        path.resolve().relative_to(folder.resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def private_runs_default(env: dict[str, str]) -> bool:
+    """``TAGGER_PRIVATE_RUNS`` if set, else private on a Space.
+
+    >>> private_runs_default({"SPACE_ID": "me/app"}), private_runs_default({}), private_runs_default({"SPACE_ID": "x", "TAGGER_PRIVATE_RUNS": "0"})
+    (True, False, False)
+    """
+    value = env.get("TAGGER_PRIVATE_RUNS", "").strip().lower()
+    if value:
+        return value not in ("0", "false", "no", "off")
+    return bool(env.get("SPACE_ID", "").strip())
 
 
 def parse_bases(spec: str) -> dict[str, str]:
@@ -50,10 +96,15 @@ def _env_flag(name: str, default: bool) -> bool:
 
 @dataclass
 class AppSettings:
-    default_model: Path | None = DEFAULT_MODEL
+    default_model: Path | None = field(default_factory=default_model_path)  # None: no default tagger
     models_dirs: list[Path] = field(default_factory=list)  # extra folders whose model sub-folders are listed
     app_models_dir: Path = DEFAULT_MODELS_DIR
-    max_app_models: int = 5
+    max_app_models: int = 5  # per owner with private runs, else in all
+    max_runs: int = 200  # in all, across owners
+    private_runs: bool = False  # each owner sees only their runs
+    persistent_runs: bool = True  # False: runs are lost at restart (a Space without persistent storage)
+    train_parallel: int = 1  # training jobs running at once
+    train_queue: int = 4  # training jobs waiting; more are refused
     bases: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_BASES))
     queue_max_size: int = 32  # 20 simultaneous Tag requests fit (2 run, 18 wait): bench/bench_load.py
     train_threads: int = 0
@@ -64,9 +115,15 @@ class AppSettings:
 
     @classmethod
     def from_env(cls, **overrides: object) -> AppSettings:
+        models_dir, persistent = models_dir_default(dict(os.environ))
         values: dict[str, object] = {
-            "app_models_dir": Path(os.environ.get("TAGGER_MODELS_DIR") or DEFAULT_MODELS_DIR).expanduser(),
+            "app_models_dir": models_dir,
+            "persistent_runs": persistent,
+            "private_runs": private_runs_default(dict(os.environ)),
             "max_app_models": max(1, _env_int("TAGGER_MAX_MODELS", 5)),
+            "max_runs": max(1, _env_int("TAGGER_MAX_RUNS", 200)),
+            "train_parallel": max(1, _env_int("TAGGER_TRAIN_PARALLEL", 1)),
+            "train_queue": max(0, _env_int("TAGGER_TRAIN_QUEUE", 4)),
             "queue_max_size": max(1, _env_int("TAGGER_QUEUE_MAX", 32)),
             "train_threads": max(0, _env_int("TAGGER_TRAIN_THREADS", 0)),
             "warmup": _env_flag("TAGGER_WARMUP", True),

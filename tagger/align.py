@@ -15,7 +15,10 @@ IGNORE = -100
 
 # Word-shape classes for the "casing" head: an uncased WordPiece vocabulary cannot see case.
 CASE_PAD, CASE_LOWER, CASE_TITLE, CASE_UPPER, CASE_MIXED, CASE_DIGIT, CASE_OTHER, CASE_ALNUM = range(8)
-N_CASE_CLASSES = 8
+# "case unknown": casing augmentation (tagger.augment) hides a training sentence's shapes behind it,
+# so the model learns to tag from the words alone where case carries no information
+CASE_UNKNOWN = 8
+N_CASE_CLASSES = 9
 
 
 def casing_class(word: str) -> int:

@@ -48,9 +48,9 @@ class _MaskedScale(torch.autograd.Function):
 
 class Dropout(nn.Dropout):
     """``nn.Dropout`` with a cheaper mask on the CPU: torch draws one 32-bit Mersenne-Twister
-    number per element for its Bernoulli mask (7.5% of a training step on 2 cores); four
+    number per element for its Bernoulli mask (a visible share of a CPU training step); four
     16-bit lanes of one 64-bit draw give the same distribution at a quarter of the draws
-    (4x faster: 7 vs 24-38 ms for 32x256x384). Elsewhere (CUDA) torch's own."""
+    (timings: docs/BENCHMARKS.md). Elsewhere (CUDA) torch's own."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0:
@@ -234,7 +234,7 @@ class BertForTokenClassification(nn.Module):
             mask = attention_mask[:, None, None, :]
             if self.bert.encoder.layer[0].attention.self.eager:
                 # additive, written as ONNX Runtime's attention fusion expects it (Unsqueeze, Cast,
-                # Sub, Mul): any other spelling leaves the exported attention unfused, 1.3x slower
+                # Sub, Mul): any other spelling leaves the exported attention unfused, and slower
                 mask = (1.0 - mask.to(x.dtype)) * torch.finfo(x.dtype).min
             else:
                 mask = mask.bool()
@@ -245,10 +245,10 @@ class BertForTokenClassification(nn.Module):
 
     def _packed(self, x: torch.Tensor, keep: torch.Tensor, positions: torch.Tensor | None) -> torch.Tensor:
         """Training forward without padding: the position-wise layers (projections, feed-forward,
-        LayerNorm, dropout; ~75% of a step) see only the real tokens, and the last layer computes
+        LayerNorm, dropout; most of a step) see only the real tokens, and the last layer computes
         its queries and everything after them only for ``positions`` (the labelled first
         sub-tokens). The same arithmetic as the padded forward for every row the loss reads
-        (tests/test_bert.py); -9% tokens on the SEC filings windows, and ~1/5 of the last layer."""
+        (tests/test_bert.py). Savings: docs/BENCHMARKS.md."""
         b, n, h = x.shape
         real = keep.reshape(-1).nonzero().squeeze(1)
         mask = keep[:, None, None, :]

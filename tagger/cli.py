@@ -1,20 +1,26 @@
-"""``python -m tagger train|evaluate|predict|report``. Errors print one line and exit 2."""
+"""``python -m tagger train|evaluate|predict|report|convert``. Errors print one line and exit 2."""
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-from .config import DEFAULT_BASE, HEADS, ConfigError, TrainConfig
+from . import readers
+from .cli_data import add_data_options, add_report_and_convert, run_convert, run_report
+from .cli_data import read as read_data
+from .config import DEFAULT_BASE, HEADS, TrainConfig
+from .device import PRECISIONS
+from .errors import TaggerError
+from .meta import default_model_path
+from .readers.base import parse_label_list
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL = Path(os.environ.get("TAGGER_DEFAULT_MODEL", REPO_ROOT / "models" / "default"))
+DEFAULT_MODEL = default_model_path()  # $TAGGER_DEFAULT_MODEL, the installed package data, or the checkout's models/default
+DEVICE_HELP = "auto (default): CUDA when available, then Apple MPS, else the CPU; or cpu, cuda, cuda:N, mps"
 BACKEND_HELP = (
-    "onnx: ONNX Runtime on a cached export of the model (same labels as torch, 1.6-2.2x faster for one sentence; "
+    "onnx: ONNX Runtime on a cached export of the model (same labels as torch, faster on the CPU: see docs/BENCHMARKS.md; "
     "the first use of a model exports it, seconds)"
 )
 
@@ -24,11 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="fine-tune a tagger on a labeled file")
-    t.add_argument("--train", required=True, help="CoNLL-style columns or JSONL")
-    t.add_argument("--dev", help="dev file (default: hold out 10%% of --train)")
+    t.add_argument("--train", required=True, nargs="+", help="labeled files in any format (several, or a zip, = one data set)")
+    t.add_argument("--dev", nargs="+", help="dev files, any format (default: hold out 10%% of --train)")
     t.add_argument("--base", default=DEFAULT_BASE, help="hub id, local folder, or packaged:<pypi-name>")
     t.add_argument("--head", default=TrainConfig.head, choices=HEADS)
-    t.add_argument("--label-column", type=int, default=-1, help="column with the labels (default: last)")
+    add_data_options(t)  # --label-column, --format, --labels, --no-snap, --annotator
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     t.add_argument("--lr", type=float, default=TrainConfig.lr)
     t.add_argument("--head-lr", type=float, default=TrainConfig.head_lr)
@@ -39,17 +45,24 @@ def _parser() -> argparse.ArgumentParser:
         help="dropout on attention probabilities (default 0: less memory, faster steps; BERT's own value is 0.1)",
     )
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
-    t.add_argument("--device", default=TrainConfig.device)
+    t.add_argument("--device", default=TrainConfig.device, help=DEVICE_HELP)
+    t.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
+                   help="auto: bf16 on GPUs that support it, fp16 autocast with loss scaling on older GPUs, fp32 on the CPU")
     t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
-    t.add_argument("--test", help="also score this file and store the result in the checkpoint")
+    t.add_argument("--test", nargs="+", help="also score these files and store the result in the checkpoint")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
 
     e = sub.add_parser("evaluate", help="precision/recall/F1 of a tagger on a labeled file")
-    e.add_argument("--data", required=True)
+    e.add_argument("--data", required=True, nargs="+", help="labeled files in any format (several = one data set)")
     e.add_argument("--model", default=str(DEFAULT_MODEL))
-    e.add_argument("--label-column", type=int, default=-1)
+    add_data_options(e)
     e.add_argument("--json", action="store_true", help="print one JSON object")
     e.add_argument("--backend", choices=("torch", "onnx"), default="torch", help=BACKEND_HELP)
+    e.add_argument("--device", default="auto", help=DEVICE_HELP)
+    e.add_argument("--errors", metavar="OUT.jsonl", help="write each sentence with an error (words, gold and predicted tags, "
+                   "confidences, the errors) and print the error-type table")
+    e.add_argument("--predictions", metavar="OUT.conll", help="write word / gold / predicted columns (conlleval reads them)")
+    e.add_argument("--compare", metavar="MODEL", help="a second model: per-type F1 side by side and the sentences the two tag differently")
 
     pr = sub.add_parser("predict", help="tag text; prints JSON lines")
     pr.add_argument("text", nargs="?", help="text to tag")
@@ -58,42 +71,47 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--model", default=str(DEFAULT_MODEL))
     pr.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation (faster on CPU, scores differ slightly)")
     pr.add_argument("--backend", choices=("torch", "onnx"), default="torch", help=BACKEND_HELP)
+    pr.add_argument("--device", default="auto", help=DEVICE_HELP)
 
-    r = sub.add_parser("report", help="read a labeled file and print its data report")
-    r.add_argument("file")
-    r.add_argument("--label-column", type=int, default=-1)
+    sub.add_parser("app", help="launch the web app (options: tagger app --help)", add_help=False)
+    add_report_and_convert(sub)  # report FILE..., convert IN... --to FORMAT OUT
     return p
 
 
 def _train(args: argparse.Namespace) -> None:
     from tqdm.auto import tqdm
 
-    from .data import read_file
     from .model import load_tagger, save_tagger
-    from .train import TrainEvent, evaluate_tagger, train_files
+    from .preflight import preflight
+    from .train import TrainEvent, evaluate_tagger, train
 
     config = TrainConfig(
         base=args.base, head=args.head, epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size,
         max_length=args.max_length, label_column=args.label_column, seed=args.seed, device=args.device,
-        attention_dropout=args.attention_dropout,
+        data_format=readers.canonical(args.format), label_names=parse_label_list(args.labels) or (), snap_spans=args.snap,
+        annotator=args.annotator or "",
+        precision=args.precision, attention_dropout=args.attention_dropout,
     )
     def on_event(event: TrainEvent) -> None:
         if event.kind == "epoch" and event.dev is not None:
             tqdm.write(f"epoch {event.epoch:.0f}: loss {event.loss:.4f}, dev F1 {event.dev['f1']:.2f}")
 
-    result = train_files(config, args.train, args.dev, args.out, callback=on_event, progress=True)
+    checked = preflight(config, args.train, args.dev)  # the checks the UI runs too, before any model loads
+    print(checked.summary, file=sys.stderr)
+    data = checked.data
+    result = train(config, data.train, data.dev, args.out, report=data.report, callback=on_event, progress=True)
     print(f"best epoch {result.best_epoch}: dev F1 {result.dev['f1']:.2f}; {result.seconds:.0f} s, "
           f"{result.sentences_per_second:.1f} sentences/s -> {result.out_dir}")
     if args.fp16:  # re-score below so the stored scores are those of the weights as shipped
-        save_tagger(load_tagger(result.out_dir), result.out_dir, fp16=True)
+        save_tagger(load_tagger(result.out_dir, device="cpu"), result.out_dir, fp16=True)
     if args.test or args.fp16:
-        tagger = load_tagger(result.out_dir)
+        tagger = load_tagger(result.out_dir, device="cpu")
         if args.fp16 and args.dev:
-            tagger.meta["dev"] = evaluate_tagger(tagger, read_file(args.dev, args.label_column).sentences)
+            tagger.meta["dev"] = evaluate_tagger(tagger, read_data(args.dev, args).sentences)
             print(f"dev F1 (fp16 weights) {tagger.meta['dev']['f1']:.2f}")
         if args.test:
-            tagger.meta["test"] = evaluate_tagger(tagger, read_file(args.test, args.label_column).sentences)
-            tagger.meta["test_file"] = Path(args.test).name
+            tagger.meta["test"] = evaluate_tagger(tagger, read_data(args.test, args).sentences)
+            tagger.meta["test_file"] = ", ".join(Path(t).name for t in args.test)
             print(f"test F1 {tagger.meta['test']['f1']:.2f}")
         save_tagger(tagger, result.out_dir, fp16=args.fp16)
 
@@ -101,22 +119,40 @@ def _train(args: argparse.Namespace) -> None:
 def _evaluate(args: argparse.Namespace) -> None:
     from tqdm.auto import tqdm
 
-    from .data import read_file
-    from .metrics import format_scores, score
+    from .analysis import compare, format_comparison, format_errors
+    from .evaluation import Evaluation, errors_jsonl, evaluate, predictions_conll, write_text
+    from .metrics import format_scores
     from .predict import Predictor
 
-    data = read_file(args.data, args.label_column)
-    predictor = Predictor.from_dir(args.model, backend=args.backend)
-    sents = data.sentences
-    pred: list[list[str]] = []
-    chunk = 512
-    for i in tqdm(range(0, len(sents), chunk), desc="evaluate", unit="chunk", disable=args.json or len(sents) <= chunk):
-        pred += [[label for label, _ in p] for p in predictor.tag_words([s.words for s in sents[i : i + chunk]])]
-    scores = score([s.tags for s in sents], pred)
-    if args.json:
-        print(json.dumps({k: scores[k] for k in ("precision", "recall", "f1", "accuracy", "per_type")}))
+    sents = read_data(args.data, args).sentences
+
+    def run(model: str) -> Evaluation:
+        predictor = Predictor.from_dir(model, backend=args.backend, device=args.device)
+        with tqdm(total=len(sents), desc="evaluate", unit="sentence", disable=args.json or len(sents) <= 512) as bar:
+            return evaluate(predictor, sents, on_progress=lambda done, _total: bar.update(done - bar.n))
+
+    ev = run(args.model)
+    if args.predictions:
+        write_text(args.predictions, predictions_conll(ev))
+    if args.errors:
+        write_text(args.errors, errors_jsonl(ev.error_sentences))
+        print(f"{len(ev.error_sentences)} of {len(sents)} sentences have errors -> {args.errors}", file=sys.stderr)
+    if args.compare:
+        other = run(args.compare)
+        comparison = compare(ev.gold, ev.pred, other.pred, ev.words)
+        if args.json:
+            print(json.dumps({
+                "a": {"model": args.model, **ev.to_json()}, "b": {"model": args.compare, **other.to_json()},
+                "per_type": comparison["per_type"], "disagreements": [d.to_dict() for d in comparison["disagreements"]],
+            }))
+        else:
+            print(format_comparison(comparison, Path(args.model).name or "A", Path(args.compare).name or "B"))
+    elif args.json:
+        print(json.dumps(ev.to_json()))
     else:
-        print(format_scores(scores))
+        print(format_scores(ev.scores))
+        if args.errors:
+            print("\n" + format_errors(ev.analysis.errors))
 
 
 def _predict(args: argparse.Namespace) -> None:
@@ -129,29 +165,26 @@ def _predict(args: argparse.Namespace) -> None:
         texts = [args.text]
     else:
         texts = [ln.rstrip("\n") for ln in sys.stdin if ln.strip()]
-    predictor = Predictor.from_dir(args.model, quantize=args.quantize, backend=args.backend)
+    predictor = Predictor.from_dir(args.model, quantize=args.quantize, backend=args.backend, device=args.device)
     for pred in predictor.predict_batch(texts):
         d = pred.to_dict()
         print(json.dumps({"text": d["text"], "entities": d["entities"], "words": d["words"]}, ensure_ascii=False))
 
 
-def _report(args: argparse.Namespace) -> None:
-    from .data import read_file
-
-    print(read_file(args.file, args.label_column).report.summary())
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    from .data import DataError
-    from .model import ModelError
-    from .predict import InputError
-    from .train import TrainingCancelled, TrainingError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["app"]:  # its options are the app's own (demo/launch.py)
+        from demo.launch import main as launch
 
+        launch(argv[1:], prog="tagger app")
+        return 0
+    args = _parser().parse_args(argv)
     t0 = time.perf_counter()
     try:
-        {"train": _train, "evaluate": _evaluate, "predict": _predict, "report": _report}[args.command](args)
-    except (DataError, ConfigError, ModelError, InputError, TrainingError, TrainingCancelled, FileNotFoundError, ImportError) as err:
+        {"train": _train, "evaluate": _evaluate, "predict": _predict, "report": run_report, "convert": run_convert}[args.command](args)
+    except (TaggerError, FileNotFoundError, ImportError) as err:  # every user-facing library error; a missing file or package
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]  # transformers' messages span lines
         print(f"error: {' '.join(lines)}", file=sys.stderr)
         return 2

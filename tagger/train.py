@@ -7,6 +7,7 @@ Progress goes to a callback that knows nothing of any UI; ``should_stop`` cancel
 
 from __future__ import annotations
 
+import json
 import math
 import random
 import time
@@ -17,20 +18,22 @@ from typing import Any
 
 import numpy as np
 import torch
-from accelerate import Accelerator
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from transformers import get_linear_schedule_with_warmup
 
 from .align import IGNORE
+from .augment import MODES, apply_casing, casing_modes, drop_context
 from .config import TrainConfig
-from .data import DataReport, Sentence, read_file, split_holdout
+from .data import DataReport, Sentence
+from .device import make_accelerator
 from .errors import TrainingCancelled, TrainingError
 from .features import Feature, collate, length_batches, make_features
+from .meta import DEV_DATA_FILE
 from .metrics import score
 from .model import Tagger, build_tagger, save_tagger
 from .predict import Predictor
-from .schemes import split_tag
+from .preflight import label_list, read_training_data
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ class TrainEvent:
     dev: dict[str, Any] | None = None  # scores after an epoch
     elapsed: float = 0.0
     message: str = ""
+    step_loss: float | None = None  # this step's own loss (``loss`` is the epoch's running mean)
 
 
 @dataclass
@@ -57,23 +61,6 @@ class TrainResult:
 
 
 Callback = Callable[[TrainEvent], None]
-
-
-def label_list(train: Sequence[Sentence], dev: Sequence[Sentence] = ()) -> list[str]:
-    """The label set: ``O`` then ``B-``/``I-`` for each entity type (both, even if the data
-    only has single-word entities), or the sorted plain labels."""
-    train_tags = {t for s in train for t in s.tags}
-    plain = any(split_tag(t)[0] == "" for t in train_tags)
-    types = sorted(train_tags) if plain else sorted({split_tag(t)[1] for t in train_tags if t != "O"})
-    if not types or (plain and len(types) < 2):
-        raise TrainingError("the training data has a single label ('O' everywhere?); a tagger needs at least two")
-    dev_types = {t if plain else split_tag(t)[1] for s in dev for t in s.tags if t != "O"}
-    unseen = sorted(dev_types - set(types))
-    if unseen:
-        raise TrainingError(f"the dev data has labels the training data lacks: {', '.join(unseen[:10])}")
-    if plain:
-        return (["O"] if "O" in types else []) + [t for t in types if t != "O"]
-    return ["O"] + [f"{p}-{t}" for t in types for p in "BI"]
 
 
 class _BucketSampler:
@@ -93,9 +80,8 @@ class _BucketSampler:
 
 
 # Dropout on the attention probabilities (BERT's 0.1) materialises a random [batch, heads, T, T]
-# mask per layer, kept for backward: one step of 32 windows of 256 sub-tokens peaks at 4.1 GB RSS
-# with it and 2.2 GB without (MiniLM, both tagger.bert and transformers' BERT), and the small
-# SEC job runs 99 s vs 72 s. Hence TrainConfig.attention_dropout=0.0 by default; None keeps
+# mask per layer, kept for backward: on long windows that dominates peak memory and slows each
+# step (docs/BENCHMARKS.md). Hence TrainConfig.attention_dropout=0.0 by default; None keeps
 # the base's own value (bench/bench_small_job.py, bench/bench_train.py compare both).
 
 
@@ -122,9 +108,11 @@ def train(
     should_stop: Callable[[], bool] | None = None,
     report: DataReport | None = None,
     progress: bool = False,
+    extra_meta: dict[str, Any] | None = None,
 ) -> TrainResult:
     """Fine-tune ``config.base`` on ``train_data``, keep the epoch with the best dev F1,
-    save it atomically to ``out_dir``. Raises TrainingCancelled / TrainingError."""
+    save it atomically to ``out_dir``. Raises TrainingCancelled / TrainingError.
+    ``extra_meta`` goes into the checkpoint's ``tagger.json`` as is (the app's run record)."""
     t0 = time.perf_counter()
     emit = callback or (lambda event: None)
     stop = should_stop or (lambda: False)
@@ -136,21 +124,17 @@ def train(
     if config.threads:
         torch.set_num_threads(config.threads)
     _seed_all(config.seed)
-    accelerator = Accelerator(cpu=config.device == "cpu")
+    accelerator, device, precision = make_accelerator(config.device, config.precision)
     labels = label_list(train_data, dev_data)
     label2id = {label: i for i, label in enumerate(labels)}
     tagger = build_tagger(config, labels)
     check_stop()
-    feats = make_features(
-        tagger.tokenizer,
-        [s.words for s in train_data],
-        config.max_length,
-        label_ids=[[label2id[t] for t in s.tags] for s in train_data],
-        overlap=False,
-    )
+    feats, augmented = training_features(tagger, config, train_data, label2id)
     check_stop()
     pad_id = tagger.tokenizer.pad_token_id or 0
-    sampler = _BucketSampler([len(f.input_ids) for f in feats], config.batch_size, config.seed)
+    # with document context a window owns several sentences: keep `batch_size` sentences per step
+    per_step = max(1, round(config.batch_size * len(feats) / max(len(train_data), 1))) if config.context else config.batch_size
+    sampler = _BucketSampler([len(f.input_ids) for f in feats], per_step, config.seed)
     loader = DataLoader(_FeatureList(feats), batch_sampler=sampler, collate_fn=lambda b: collate(b, pad_id))
     model = tagger.model
     if config.attention_dropout is not None:
@@ -162,7 +146,7 @@ def train(
         {"params": [p for n, p in model.named_parameters() if id(p) not in head and n.endswith(no_decay)], "weight_decay": 0.0},
         {"params": model.head_parameters(), "weight_decay": 0.0, "lr": config.head_lr},
     ]
-    # fused AdamW: one kernel over all parameters; ~4x faster steps on CPU than the default
+    # fused AdamW: one kernel over all parameters instead of one per tensor
     optimizer = torch.optim.AdamW(groups, lr=config.lr, fused=True)
     steps_per_epoch = len(sampler)
     total = steps_per_epoch * config.epochs
@@ -198,11 +182,13 @@ def train(
             except torch.OutOfMemoryError:
                 raise TrainingError("out of memory; lower the batch size or the max length") from None
             step += 1
-            loss_sum += loss.item()
+            step_loss = loss.item()
+            loss_sum += step_loss
             loss_n += 1
             bar.update(1)
             bar.set_postfix(loss=f"{loss_sum / loss_n:.4f}", epoch=epoch + 1)
-            emit(TrainEvent("step", step, total, epoch + loss_n / steps_per_epoch, loss_sum / loss_n, elapsed=time.perf_counter() - t0))
+            emit(TrainEvent("step", step, total, epoch + loss_n / steps_per_epoch, loss_sum / loss_n, elapsed=time.perf_counter() - t0,
+                           step_loss=step_loss))
         train_seconds += time.perf_counter() - t_epoch
         check_stop()
         model.eval()
@@ -210,7 +196,8 @@ def train(
             dev = evaluate_tagger(Tagger(raw, tagger.tokenizer, config), dev_data)
         except torch.OutOfMemoryError:
             raise TrainingError("out of memory scoring the dev data; lower the max length") from None
-        history.append({"epoch": epoch + 1, "loss": loss_sum / max(loss_n, 1), "dev_f1": dev["f1"]})
+        history.append({"epoch": epoch + 1, "loss": loss_sum / max(loss_n, 1), "dev_f1": dev["f1"], "dev_precision": dev.get("precision"),
+                        "dev_recall": dev.get("recall"), "seconds": round(time.perf_counter() - t0, 1)})
         if dev["f1"] > best_f1:
             best_f1, best_epoch = dev["f1"], epoch + 1
             best_state = {k: v.detach().clone() for k, v in raw.state_dict().items()}
@@ -228,16 +215,27 @@ def train(
         "best_epoch": best_epoch,
         "history": history,
         "train_seconds": round(seconds, 1),
+        "train_loop_seconds": round(train_seconds, 1),  # optimisation steps only
+        "device": device,
+        "precision": precision,
         "train_sentences": len(train_data),
+        "casing_augmentation": augmented,  # training sentences per casing mode (tagger.augment)
         "dev_sentences": len(dev_data),
+        "dev_data": DEV_DATA_FILE,  # the dev sentences themselves, saved with the model: evaluate the run later
     }
+    meta.update(extra_meta or {})
     emit(TrainEvent("saving", step, total, float(config.epochs), elapsed=seconds, dev=best_dev))
     out = Path(out_dir)
     if accelerator.is_main_process:
-        save_tagger(Tagger(raw.cpu(), tagger.tokenizer, config, meta), out)
+        save_tagger(Tagger(raw.cpu(), tagger.tokenizer, config, meta), out, files={DEV_DATA_FILE: _jsonl(dev_data)})
     accelerator.wait_for_everyone()
     emit(TrainEvent("done", step, total, float(config.epochs), dev=best_dev, elapsed=time.perf_counter() - t0))
     return TrainResult(out, best_dev, best_epoch, seconds, train_seconds, speed, history)
+
+
+def _jsonl(sentences: Sequence[Sentence]) -> str:
+    """Sentences as JSONL ``{"tokens": [...], "tags": [...]}`` (IOB2), which :func:`tagger.data.read_file` reads back."""
+    return "".join(json.dumps({"tokens": s.words, "tags": s.tags}, ensure_ascii=False) + "\n" for s in sentences)
 
 
 class _FeatureList(torch.utils.data.Dataset):
@@ -251,24 +249,41 @@ class _FeatureList(torch.utils.data.Dataset):
         return self.feats[i]
 
 
+def training_features(
+    tagger: Tagger, config: TrainConfig, train_data: Sequence[Sentence], label2id: dict[str, int]
+) -> tuple[list[Feature], dict[str, int]]:
+    """Training windows, with the casing augmentation of ``config`` (seeded; training only) and
+    its document context. Returns the windows and how many sentences each casing mode got."""
+    units = [s.doc for s in train_data] if config.context else list(range(len(train_data)))
+    modes = casing_modes(units, config.case_lower, config.case_upper, config.case_unknown, config.seed)
+    feats = make_features(
+        tagger.tokenizer,
+        [apply_casing(s.words, m) for s, m in zip(train_data, modes)],
+        config.max_length,
+        label_ids=[[label2id[t] for t in s.tags] for s in train_data],
+        overlap=False,
+        docs=drop_context([s.doc for s in train_data], config.context_dropout, config.seed + 1) if config.context else None,
+        context=config.context,
+        hide_case=[m == "unknown" for m in modes],
+    )
+    return feats, {m: modes.count(m) for m in MODES}
+
+
 def evaluate_tagger(tagger: Tagger, sentences: Sequence[Sentence], batch_size: int = 64) -> dict[str, Any]:
-    """Scores of ``tagger`` on gold sentences (see :func:`tagger.metrics.score`)."""
-    pred = Predictor(tagger, batch_size=batch_size).tag_words([s.words for s in sentences])
+    """Scores of ``tagger`` on gold sentences (see :func:`tagger.metrics.score`), each read
+    within its document (``Sentence.doc``) when the tagger was trained with document context."""
+    pred = Predictor(tagger, batch_size=batch_size).tag_words([s.words for s in sentences], [s.doc for s in sentences])
     return score([s.tags for s in sentences], [[label for label, _ in p] for p in pred])
 
 
 def train_files(
     config: TrainConfig,
-    train_path: str | Path,
-    dev_path: str | Path | None,
+    train_path: str | Path | Sequence[str | Path],
+    dev_path: str | Path | Sequence[str | Path] | None,
     out_dir: str | Path,
     **kwargs: Any,
 ) -> TrainResult:
-    """Read the files (holding out ``config.dev_fraction`` when there is no dev file) and train."""
-    train_set = read_file(train_path, config.label_column)
-    sentences = train_set.sentences
-    if dev_path:
-        dev = read_file(dev_path, config.label_column).sentences
-    else:
-        sentences, dev = split_holdout(sentences, config.dev_fraction, config.seed)
-    return train(config, sentences, dev, out_dir, report=train_set.report, **kwargs)
+    """Read the files (see :func:`tagger.preflight.read_training_data`: any format, several
+    paths or a zip as one data set, ``config.dev_fraction`` held out without a dev file) and train."""
+    data = read_training_data(config, train_path, dev_path)
+    return train(config, data.train, data.dev, out_dir, report=data.report, **kwargs)

@@ -6,14 +6,10 @@ import os
 from pathlib import Path
 
 import pytest
+from support import DEFAULT_MODEL, FIXTURES, REPO, SHARED_DATA, needs_default, needs_shared, two_sentences
 
-REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = Path(os.environ.get("TAGGER_SHARED_DATA", REPO.parent / "shared" / "data"))
-DEFAULT_MODEL = REPO / "models" / "default"
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-needs_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data (the project's data sets)")
-needs_default = pytest.mark.skipif(not (DEFAULT_MODEL / "config.json").is_file(), reason="needs the shipped models/default")
+# The helpers live in support.py; these names stay importable from conftest for older tests.
+__all__ = ["DEFAULT_MODEL", "FIXTURES", "REPO", "SHARED_DATA", "needs_default", "needs_shared", "two_sentences"]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -54,15 +50,14 @@ def tiny_tagger(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Pa
 
     sents = two_sentences()
     out = tmp_path_factory.mktemp("tiny-tagger") / "model"
-    cfg = TrainConfig(base=str(tiny_base), head="linear", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64)
+    cfg = TrainConfig(base=str(tiny_base), head="linear", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64,
+                      case_lower=0.0, case_upper=0.0, case_unknown=0.0, doc_context=False)  # overfit exactly, sentence by sentence
     train(cfg, sents, [Sentence(list(s.words), list(s.tags)) for s in sents], out)
     return out
 
 
-def two_sentences() -> list:
-    from tagger.data import Sentence
-
-    return [
-        Sentence(["Angela", "Merkel", "visited", "Paris", "today", "."], ["B-PER", "I-PER", "O", "B-LOC", "O", "O"]),
-        Sentence(["John", "lives", "in", "Berlin", "now"], ["B-PER", "O", "O", "B-LOC", "O"]),
-    ]
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Doctests are unit tests: pure examples in docstrings."""
+    for item in items:
+        if type(item).__name__ == "DoctestItem":
+            item.add_marker(pytest.mark.unit)

@@ -7,6 +7,8 @@ import pytest
 from tagger.align import IGNORE, Window, build_window, first_subtoken_labels, plan_windows
 from tagger.features import collate, make_features, word_pieces
 
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture(scope="module")
 def tok():

@@ -13,9 +13,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from app_support import DEV_FILE, REPO, TINY_TRAIN, TRAIN_FILE, app_model_dirs, start_app, wait_for
-from conftest import needs_default
+from support import DEV_FILE, REPO, TINY_TRAIN, TRAIN_FILE, app_model_dirs, needs_default, start_app, wait_for
 
+pytestmark = pytest.mark.app
 SENTENCE = "Angela Merkel visited Paris today."
 
 
@@ -201,80 +201,140 @@ def test_app_train_bad_settings_give_clear_error(client, changes: dict, message:
 
 
 def _start_long_job(app, client, tmp_path: Path):
-    """A training job that runs long enough to interfere with (7,000+ steps); returns (client job, app job)."""
+    """A training job that runs long enough to interfere with (7,000+ steps); returns (client job,
+    app job, owner token) once the worker reports training steps."""
+    from demo.owners import identify
+
     big = tmp_path / "big.conll"
     big.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
     job = client.submit(*train_args(train=big, epochs=20, batch_size=1), api_name="/train")
     wait_for(lambda: any("step" in (o[0] or "") for o in job.outputs()), 300, what="training steps")
-    train_job = app.ctx.jobs.current
-    assert train_job is not None and not train_job.finished and train_job.worker.alive()
-    return job, train_job
+    job_id, token = job.outputs()[-1][6:8]
+    train_job = app.ctx.jobs.get(job_id, identify(token).owner)
+    assert not train_job.finished and train_job.worker.alive()
+    return job, train_job, token
 
 
 def test_app_train_cancel_stops_worker_and_leaves_no_model(app, client, tmp_path: Path) -> None:
-    from gradio_client.utils import QueueError, Status
+    from gradio_client.exceptions import AppError
+    from gradio_client.utils import QueueError
 
     before = app_model_dirs(app)
-    job, train_job = _start_long_job(app, client, tmp_path)
+    job, train_job, token = _start_long_job(app, client, tmp_path)
     # the Tag tab keeps answering while the worker trains
     assert entities(client.predict(SENTENCE, "tiny", api_name="/tag")) == [("Angela Merkel", "PER"), ("Paris", "LOC")]
-    # a second training job waits in the queue, with its position; past max_size the queue says it is full
+    # a second training job waits in the training queue, with its position
     waiting = client.submit(*train_args(), api_name="/train")
-    wait_for(lambda: waiting.status().code == Status.IN_QUEUE and waiting.status().rank is not None, 30, what="queue position")
+    wait_for(lambda: waiting.outputs() and waiting.outputs()[-1][6], 60, what="the second job's id")
+    second_id, second_token = waiting.outputs()[-1][6:8]
+    state = client.predict(second_id, second_token, api_name="/status")
+    assert state["state"] == "queued" and state["position"] == 1 and "position 1 of 1" in state["status"]
+    # past max_size, gradio's request queue says it is full
     max_size, app.blocks._queue.max_size = app.blocks._queue.max_size, 1
     try:
         with pytest.raises(QueueError, match="Queue is full"):
             client.predict(SENTENCE, "tiny", api_name="/tag")
     finally:
         app.blocks._queue.max_size = max_size
-    waiting.cancel()
-    job.cancel()
+    # only the owner cancels: another token is refused, the owner's token stops the job
+    with pytest.raises(AppError, match="among yours"):
+        client.predict(train_job.id, second_token, api_name="/cancel")
+    assert client.predict(second_id, second_token, api_name="/cancel") == "Training cancelled; no model was written."
+    assert client.predict(train_job.id, token, api_name="/cancel") == "Cancelling…"
     wait_for(lambda: not train_job.worker.alive(), 30, what="the worker to stop")
     wait_for(lambda: app_model_dirs(app) == before, 10, what="clean-up of the unfinished model")
     assert train_job.state == "cancelled"
+    assert client.predict(train_job.id, token, api_name="/status")["state"] == "cancelled"
+    assert job.result(timeout=30)[0] == "Training cancelled; no model was written."
 
 
 def test_app_train_worker_killed_gives_clear_error(app, client, tmp_path: Path) -> None:
     from gradio_client.exceptions import AppError
 
     before = app_model_dirs(app)
-    job, train_job = _start_long_job(app, client, tmp_path)
-    os.kill(train_job.pid, signal.SIGKILL)
+    job, train_job, _ = _start_long_job(app, client, tmp_path)
+    os.kill(train_job.worker.process.pid, signal.SIGKILL)
     with pytest.raises(AppError, match="training worker stopped unexpectedly .*signal 9"):
         job.result(timeout=60)
     wait_for(lambda: app_model_dirs(app) == before, 10, what="clean-up of the unfinished model")
     assert entities(client.predict(SENTENCE, "tiny", api_name="/tag"))  # the app goes on
 
 
+CLIENT_THAT_LEAVES = """
+import os, sys
+from gradio_client import Client, handle_file
+client = Client(sys.argv[1], verbose=False)
+job = client.submit(handle_file(sys.argv[2]), handle_file(sys.argv[3]), "tiny", "linear", 8, 0.005, 8, 64, -1, api_name="/train")
+while not job.outputs() or not job.outputs()[-1][6]:
+    import time; time.sleep(0.05)
+print(job.outputs()[-1][6], job.outputs()[-1][7], flush=True)
+os._exit(0)  # gone right after the first progress update: no goodbye, the connection just drops
+"""
+
+
+def test_app_train_survives_the_client_leaving_and_a_restart(tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
+    """Submit /train from a client process that exits after the first progress update: the job
+    runs on and saves a complete run; after an app restart /models lists it (for its owner)."""
+    import subprocess
+    import sys
+
+    from gradio_client import Client
+
+    from demo.runs import is_complete
+
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, private_runs=True)
+    try:
+        out = subprocess.run([sys.executable, "-c", CLIENT_THAT_LEAVES, app.url, str(TRAIN_FILE), str(DEV_FILE)],
+                             capture_output=True, text=True, timeout=300, check=True)
+        job_id, token = out.stdout.split()
+        client = Client(app.url, verbose=False)
+        wait_for(lambda: client.predict(job_id, token, api_name="/status")["state"] != "queued", 60, what="the job to start")
+        state = wait_for(lambda: (s := client.predict(job_id, token, api_name="/status"))["state"] in ("done", "failed") and s,
+                         300, what="the job to end with nobody listening")
+        assert state["state"] == "done", state["error"]
+        assert len(state["dev_f1"]) == 8 and state["device"] == "cpu"
+        assert is_complete(app.ctx.settings.app_models_dir / job_id)
+    finally:
+        app.close()
+    again = start_app(tmp_path / "app", tiny_base, tiny_tagger, private_runs=True)  # the same models folder
+    try:
+        client = Client(again.url, verbose=False)
+        mine = {m["name"]: m for m in client.predict(token, api_name="/models")}
+        assert job_id in mine and mine[job_id]["source"] == "run" and mine[job_id]["dev_f1"] is not None
+        assert job_id not in {m["name"] for m in client.predict("", api_name="/models")}  # not for anyone else
+        assert client.predict(SENTENCE, job_id, token, api_name="/tag")[2]["text"] == SENTENCE
+    finally:
+        again.close()
+
+
 # ------------------------------------------------------------------------------------ units
 def test_app_registry_looks_names_up_never_joins_paths(tmp_path: Path, tiny_tagger: Path) -> None:
     from demo.registry import ModelRegistry, UnknownModel
+    from demo.runs import RunStore
 
-    reg = ModelRegistry(tiny_tagger, [], tmp_path / "app-models")
+    reg = ModelRegistry(tiny_tagger, [], RunStore(tmp_path / "app-models"))
     assert reg.names() == ["default"]
     for name in ["../default", str(tiny_tagger), "default/", "", None, 3]:
         with pytest.raises(UnknownModel):
             reg.get(name)
 
 
-def test_app_registry_caps_app_models_oldest_first(tmp_path: Path, tiny_tagger: Path) -> None:
-    from demo.registry import ModelRegistry
+def test_app_registry_lists_runs_after_default_and_never_deletes_outside(tmp_path: Path, tiny_tagger: Path) -> None:
+    import shutil
+
+    from demo.registry import ModelRegistry, UnknownModel
+    from demo.runs import RunStore
 
     app_dir = tmp_path / "app-models"
-    reg = ModelRegistry(tiny_tagger, [], app_dir, max_app_models=2)
-    names = []
-    for i in range(4):
-        name = f"trained-{i}"
-        (app_dir / name).mkdir()
-        (app_dir / name / "config.json").write_text("{}")
-        os.utime(app_dir / name, (1000 + i, 1000 + i))
-        reg.add_trained(name, app_dir / name)
-        names.append(name)
-    assert sorted(p.name for p in app_dir.iterdir()) == ["trained-2", "trained-3"]
-    assert reg.names() == ["default", "trained-2", "trained-3"]
+    for i in range(3):
+        shutil.copytree(tiny_tagger, app_dir / f"trained-{i}")
+        os.utime(app_dir / f"trained-{i}" / "tagger.json", (1000 + i, 1000 + i))
+    reg = ModelRegistry(tiny_tagger, [], RunStore(app_dir, max_per_owner=2))
+    assert reg.names() == ["default", "trained-2", "trained-1", "trained-0"]  # runs newest first (no record: file time)
+    assert [r.id for r in reg.runs.enforce_cap(None)] == ["trained-0"]
+    with pytest.raises(UnknownModel, match="only runs can be deleted"):
+        reg.delete("default", None)
     assert (tiny_tagger / "config.json").is_file()  # the default model is never touched
-    reg.discard(tiny_tagger)  # outside the app folder: refused
-    assert (tiny_tagger / "config.json").is_file()
 
 
 def test_app_highlight_keeps_adjacent_entities_apart() -> None:

@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from app_support import REPO, TRAIN_FILE, start_app, wait_for
+from support import REPO, TRAIN_FILE, start_app, wait_for
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -18,7 +18,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 ARTIFACTS = REPO / "test-artifacts"
 TIMEOUT_MS = 180_000  # generous: the CI machine may be busy
 
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page
     set_number(page, "Batch size", 1)
     page.locator("#train-button").click()
     page.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/20")).first.wait_for()
-    job = app.ctx.jobs.current
+    job = wait_for(lambda: app.ctx.jobs.active_jobs(), 30, what="the running job")[0]
     page.locator("#cancel-button").click()
     page.locator("#train-status").get_by_text("Training cancelled").wait_for()
     wait_for(lambda: not job.worker.alive(), 30, what="the worker to stop")

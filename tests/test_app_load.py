@@ -18,7 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from app_support import DEV_FILE, TINY_TRAIN, TRAIN_FILE, app_model_dirs, start_app, wait_for
+from support import DEV_FILE, TINY_TRAIN, TRAIN_FILE, app_model_dirs, start_app, wait_for
+
+pytestmark = [pytest.mark.app, pytest.mark.slow]
 
 N_REQUESTS = 20
 SENTENCE = "Angela Merkel visited Paris today."

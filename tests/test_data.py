@@ -16,6 +16,8 @@ from tagger.data import DataError, Sentence, read_file, split_holdout
 from tagger.schemes import SchemeError, detect_scheme, iob2_spans, to_iob2
 from tagger.train import TrainingError, label_list
 
+pytestmark = pytest.mark.unit
+
 CONLL = FIXTURES / "conll2003_mini.txt"
 JSONL = FIXTURES / "mini.jsonl"
 
@@ -124,6 +126,7 @@ def test_data_report_fields_and_summary() -> None:
     assert set(d) == {
         "file", "format", "separator", "columns", "label_column", "scheme", "sentences", "words",
         "documents", "labels", "repaired", "longest_sentence", "warnings",
+        "label_name", "conversion", "examples", "sources", "label_choices",  # issue #12: conversion outcomes, several files
     }
     json.dumps(d)
     assert d["repaired"] == 0
@@ -202,8 +205,8 @@ BAD = [
      '"tokens" has 2 items but "tags" has 1'),
     ("jsonl-invalid", "i.jsonl", b'{"tokens": ["a"], "tags": ["O"]}\n{"tokens": ["a"], "tags": [}\n', 2, "invalid JSON"),
     ("jsonl-not-object", "o.jsonl", b'["a", "O"]\n', 1, "expected an object"),
-    ("jsonl-missing-keys", "k.jsonl", b'{"text": "a b"}\n', 1, 'expected keys "tokens" and "tags"'),
-    ("jsonl-int-tags", "n.jsonl", b'{"tokens": ["a"], "tags": [0]}\n', 1, "non-empty string"),
+    ("jsonl-missing-keys", "k.jsonl", b'{"sentence": "a b"}\n', 1, 'expected keys "tokens" and "tags"'),
+    ("jsonl-int-tags", "n.jsonl", b'{"tokens": ["a"], "tags": [0]}\n', 1, "integer ids (0) with no label names"),
     ("jsonl-empty-token", "t.jsonl", b'{"tokens": [" "], "tags": ["O"]}\n', 1, "non-empty string"),
     ("jsonl-prefix-no-type", "p.jsonl", b'{"tokens": ["a"], "tags": ["O"]}\n{"tokens": ["a"], "tags": ["I-"]}\n', 2,
      "no entity type"),

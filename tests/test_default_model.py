@@ -49,6 +49,7 @@ def test_default_model_tags_merkel_macron_paris(predictor) -> None:  # type: ign
     assert got == [("Angela Merkel", "PER"), ("Emmanuel Macron", "PER"), ("Paris", "LOC")]
 
 
+@pytest.mark.slow
 @needs_default
 @needs_shared
 def test_default_model_f1_on_testb_head(predictor) -> None:  # type: ignore[no-untyped-def]

@@ -38,6 +38,8 @@ from tagger.model import TaggerModel, load_tagger
 from tagger.predict import Predictor
 from tagger.train import TrainEvent, TrainingCancelled, TrainingError, train
 
+pytestmark = pytest.mark.slow
+
 FIRST = ["Angela", "John", "Maria", "Olaf", "Emma", "Pedro", "Yuki", "Ahmed"]
 LAST = ["Merkel", "Smith", "Garcia", "Scholz", "Brown", "Silva", "Tanaka", "Khan"]
 CITIES = ["Paris", "Berlin", "Madrid", "Tokyo", "Lagos", "Lima", "Oslo", "Cairo"]

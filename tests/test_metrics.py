@@ -9,6 +9,8 @@ from seqeval.metrics import classification_report, f1_score, precision_score, re
 
 from tagger.metrics import format_scores, score
 
+pytestmark = pytest.mark.unit
+
 CASES = {
     "perfect": ([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "O", "B-LOC"]]),
     "missed-one": ([["B-PER", "I-PER", "O", "B-LOC"]], [["B-PER", "I-PER", "O", "O"]]),

@@ -15,6 +15,7 @@ import torch
 from conftest import two_sentences
 
 from tagger import model as model_mod
+from tagger.align import N_CASE_CLASSES
 from tagger.config import TrainConfig
 from tagger.model import ModelError, build_tagger, load_tagger, save_tagger
 from tagger.predict import Predictor
@@ -31,7 +32,8 @@ def casing_tagger(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> 
 
     sents = two_sentences()
     out = tmp_path_factory.mktemp("tiny-casing") / "model"
-    cfg = TrainConfig(base=str(tiny_base), head="casing", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64)
+    cfg = TrainConfig(base=str(tiny_base), head="casing", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64,
+                      case_lower=0.0, case_upper=0.0, case_unknown=0.0, doc_context=False)  # overfit exactly, sentence by sentence
     train(cfg, sents, two_sentences(), out)
     return out
 
@@ -59,7 +61,7 @@ def test_model_packaged_minilm_loads_offline(monkeypatch: pytest.MonkeyPatch) ->
     cfg = tagger.model.hf.config
     assert (cfg.num_hidden_layers, cfg.hidden_size) == (6, 384)
     assert tagger.labels == ["O", "B-PER", "I-PER"]
-    assert tagger.model.head == "casing" and tagger.model.casing.weight.shape == (8, 384)
+    assert tagger.model.head == "casing" and tagger.model.casing.weight.shape == (N_CASE_CLASSES, 384)
     assert tagger.tokenizer.is_fast
     assert tagger.tokenizer.tokenize("Paris") == ["paris"]  # uncased WordPiece
     ids = torch.tensor([tagger.tokenizer("Angela visited Paris")["input_ids"]])
@@ -104,12 +106,14 @@ def test_model_checkpoint_folder_contents(checkpoint: Path) -> None:
     assert config["label2id"] == {label: i for i, label in enumerate(labels)}
     assert meta["labels"] == labels
     assert meta["config"]["head"] == meta["head"]
-    assert ("casing.safetensors" in names) == (meta["head"] == "casing")
+    # the casing embedding travels folded into the token types, with tokenizer code for trust_remote_code
+    assert "casing.safetensors" not in names and "README.md" in names
+    assert ("tagger_casing.py" in names) == (meta["head"] == "casing") == (meta["casing_in"] == "token_type_ids")
     assert {"dev", "best_epoch", "history", "train_sentences"} <= set(meta)
     assert not [n for n in names if n.startswith(".")]
 
 
-@pytest.mark.parametrize("where", ["tokenizer", "casing", "meta"])
+@pytest.mark.parametrize("where", ["tokenizer", "export", "meta"])
 def test_model_failed_save_leaves_no_half_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, casing_tagger: Path, where: str) -> None:
     tagger = load_tagger(casing_tagger)
     target = tmp_path / "out"
@@ -119,8 +123,8 @@ def test_model_failed_save_leaves_no_half_folder(tmp_path: Path, monkeypatch: py
 
     if where == "tokenizer":
         monkeypatch.setattr(tagger.tokenizer, "save_pretrained", boom)
-    elif where == "casing":
-        monkeypatch.setattr(model_mod, "save_file", boom)
+    elif where == "export":  # the casing head's files for transformers (tagger.export)
+        monkeypatch.setattr(model_mod.export, "write_files", boom)
     else:
         monkeypatch.setattr(model_mod.json, "dumps", boom)
     with pytest.raises(RuntimeError, match="disk full"):
@@ -221,3 +225,26 @@ def test_model_transformers_pipeline_agrees(tiny_tagger: Path) -> None:
         assert theirs == mine, text
         found_any = found_any or bool(mine)
     assert found_any
+
+
+@pytest.mark.parametrize("head", ["linear", "casing"])
+def test_model_pipeline_gives_our_word_labels_for_every_head(head: str, tiny_tagger: Path, casing_tagger: Path) -> None:
+    """Export parity (issue #15): transformers' pipeline gives each word the label our Predictor
+    gives (the casing head through trust_remote_code), and a casing checkpoint refuses to load
+    without trust_remote_code instead of silently dropping its casing signal."""
+    from transformers import pipeline
+
+    folder = tiny_tagger if head == "linear" else casing_tagger
+    remote = head == "casing"
+    if remote:
+        with pytest.raises(ValueError, match="trust_remote_code"):
+            pipeline("token-classification", model=str(folder), aggregation_strategy="first", device="cpu")
+    nlp = pipeline("token-classification", model=str(folder), aggregation_strategy="none", device="cpu", trust_remote_code=remote)
+    ours = Predictor(load_tagger(folder, device="cpu"))
+    sentences = SENTENCES + OTHER + [["BERLIN", "and", "paris", "welcome", "Angela", "MERKEL", "2024"]]
+    for words, tags in zip(sentences, ours.tag_words(sentences)):
+        text, starts = " ".join(words), []
+        for w in words:
+            starts.append(sum(len(x) + 1 for x in words[: len(starts)]))
+        at = {tok["start"]: tok["entity"] for tok in nlp(text)}
+        assert [at.get(st, "O") for st in starts] == [label for label, _ in tags], text

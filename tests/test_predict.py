@@ -4,6 +4,7 @@ of issue #5 (each gives a correct result or a clear InputError)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import random
 from pathlib import Path
 
@@ -72,14 +73,23 @@ def test_predict_batch_equals_one_by_one(predictor: Predictor) -> None:
         assert [w.label for w in a.words] == [w.label for w in b.words]
 
 
-def test_predict_each_sentence_is_tagged_as_if_alone(predictor: Predictor) -> None:
+def test_predict_each_sentence_is_tagged_within_its_text(predictor: Predictor) -> None:
+    """A text is one document: its sentences are tagged as ``tag_words`` tags them with one
+    document id (document context), or each alone for a tagger trained without context."""
     first, second = "Angela Merkel visited Paris today .", "John lives in Berlin now ."
     text = f"{first} {second}\n\nParis"
-    assert [[w for w, _, _ in s] for s in split_sentences(text)] == [first.split(), second.split(), ["Paris"]]
+    sents = [first.split(), second.split(), ["Paris"]]
+    assert [[w for w, _, _ in s] for s in split_sentences(text)] == sents
+    cfg = predictor.tagger.config
+    predictor = Predictor(dataclasses.replace(predictor.tagger, config=cfg.replace(doc_context=True)))
     pred = predictor.predict(text)
     check_prediction(pred, text, predictor.labels)
-    alone = predictor.tag_words([first.split(), second.split(), ["Paris"]])
-    assert [(w.label, w.score) for w in pred.words] == [tag for sent in alone for tag in sent]
+    in_doc = predictor.tag_words(sents, docs=[0, 0, 0])
+    assert [(w.label, w.score) for w in pred.words] == [tag for sent in in_doc for tag in sent]
+    plain = Predictor(dataclasses.replace(predictor.tagger, config=cfg.replace(doc_context=False)))
+    alone = plain.tag_words(sents)
+    assert [(w.label, w.score) for w in plain.predict(text).words] == [tag for sent in alone for tag in sent]
+    assert alone == predictor.tag_words(sents)  # no document ids: each sentence alone
     whole = Predictor(predictor.tagger, max_length=64, batch_size=16, sentences=False).predict(text)
     assert [w.text for w in whole.words] == [w.text for w in pred.words]  # same words, one sequence
 

@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
+pytestmark = pytest.mark.unit
+
 SKIP_DIRS = {".venv", "venv", ".git", "node_modules", "__pycache__", "runs", "models", ".pytest_cache", ".ruff_cache", ".hypothesis"}
 PICKLE_MODULES = {"pickle", "cPickle", "_pickle", "dill", "cloudpickle", "joblib", "shelve", "marshal"}
 SHELL_CALLS = {"os.system", "os.popen", "subprocess.getoutput", "subprocess.getstatusoutput", "eval", "exec"}

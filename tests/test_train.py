@@ -8,7 +8,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from conftest import REPO
+
+pytestmark = pytest.mark.slow
 
 SCRIPT = """
 import sys
@@ -20,7 +23,8 @@ sents = [
     Sentence(["Angela", "Merkel", "visited", "Paris", "today", "."], ["B-PER", "I-PER", "O", "B-LOC", "O", "O"]),
     Sentence(["John", "lives", "in", "Berlin", "now"], ["B-PER", "O", "O", "B-LOC", "O"]),
 ] * 4
-cfg = TrainConfig(base=sys.argv[1], head="casing", epochs=30, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64)
+cfg = TrainConfig(base=sys.argv[1], head="casing", epochs=30, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64,
+                  device="cpu")  # 2 gloo ranks on the CPU, also on a machine with one GPU
 result = train(cfg, sents, sents[:2], sys.argv[2])
 import torch.distributed as dist
 # one file per rank: lines printed by two processes to one pipe can interleave

@@ -1,7 +1,9 @@
-"""Helpers for the app tests: launch the Gradio app in-process on a free 127.0.0.1 port."""
+"""Test helpers, in one module: paths, skip markers for optional data, the two-sentence corpus,
+and launching the Gradio app in-process on a free 127.0.0.1 port. Fixtures stay in conftest.py."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import time
@@ -10,13 +12,33 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+SHARED_DATA = Path(os.environ.get("TAGGER_SHARED_DATA", REPO.parent / "shared" / "data"))
 DEFAULT_MODEL = REPO / "models" / "default"
 TRAIN_FILE = FIXTURES / "app_train.conll"
 DEV_FILE = FIXTURES / "app_dev.conll"
 # settings that make the tiny random base learn the fixture in seconds
 TINY_TRAIN = {"base_label": "tiny", "head": "linear", "epochs": 8, "lr": 0.005, "batch_size": 8, "max_length": 64, "label_column": -1}
+
+_skip_without_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data (the project's data sets)")
+needs_default = pytest.mark.skipif(not (DEFAULT_MODEL / "config.json").is_file(), reason="needs the shipped models/default")
+
+
+def needs_shared(test: Any) -> Any:
+    """Decorator: marks ``test`` ``shared_data`` and skips it when ../shared/data is absent."""
+    return pytest.mark.shared_data(_skip_without_shared(test))
+
+
+def two_sentences() -> list:
+    from tagger.data import Sentence
+
+    return [
+        Sentence(["Angela", "Merkel", "visited", "Paris", "today", "."], ["B-PER", "I-PER", "O", "B-LOC", "O", "O"]),
+        Sentence(["John", "lives", "in", "Berlin", "now"], ["B-PER", "O", "O", "B-LOC", "O"]),
+    ]
 
 
 def free_port() -> int:
@@ -25,22 +47,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@dataclass
-class RunningApp:
-    url: str
-    blocks: Any
-    ctx: Any  # demo.app.AppContext
-    models_dir: Path  # the --models-dir folder (holds a copy of the tiny tagger as "tiny")
-
-    def close(self) -> None:
-        self.ctx.close()
-        self.blocks.close()
-
-
-def start_app(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -> RunningApp:
-    """The app with the tiny tagger listed as "tiny", the tiny random base offered as "tiny",
-    models/default as "default" when it exists, and app-trained models under ``tmp``."""
-    from demo.app import build_app
+def app_settings(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -> Any:
+    """AppSettings with the tiny tagger listed as "tiny" (a copy under ``tmp/models``), the tiny
+    random base offered as "tiny", models/default as "default" when it exists, and app-trained
+    models under ``tmp/app-models``."""
     from demo.settings import AppSettings
 
     models_dir = tmp / "models"
@@ -59,10 +69,30 @@ def start_app(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -
         "cancel_grace_s": 2.0,
     }
     values.update(overrides)
-    blocks, ctx = build_app(AppSettings(**values))
+    return AppSettings(**values)
+
+
+@dataclass
+class RunningApp:
+    url: str
+    blocks: Any
+    ctx: Any  # demo.context.AppContext
+    models_dir: Path  # the --models-dir folder (holds a copy of the tiny tagger as "tiny")
+
+    def close(self) -> None:
+        self.ctx.close()
+        self.blocks.close()
+
+
+def start_app(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -> RunningApp:
+    """The app on :func:`app_settings`, launched in-process on a free port."""
+    from demo.app import build_app
+
+    settings = app_settings(tmp, tiny_base, tiny_tagger, **overrides)
+    blocks, ctx = build_app(settings)
     port = free_port()
     blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **ctx.launch_kwargs())
-    return RunningApp(f"http://127.0.0.1:{port}/", blocks, ctx, models_dir)
+    return RunningApp(f"http://127.0.0.1:{port}/", blocks, ctx, settings.models_dirs[0])
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:

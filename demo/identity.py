@@ -1,0 +1,51 @@
+"""The browser side of ownership (:mod:`demo.owners`): each browser keeps a random owner token
+in its local storage (``gr.BrowserState``, so reloads, new tabs and the next day find the same
+runs), mirrored into a hidden ``owner_token`` box that every endpoint takes as its last input.
+API clients pass the token ``/train`` returned in that same parameter. A Hugging Face login
+(Spaces with OAuth) takes precedence over the token.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import gradio as gr
+
+from .context import AppContext, bind, user_errors
+from .owners import Caller, OwnerError, identify
+
+STORAGE_KEY = "bert-tagger-owner"
+
+
+@dataclass
+class Identity:
+    state: gr.BrowserState  # the token in the browser's local storage
+    token: gr.Textbox  # hidden: the token as an input of every endpoint (``owner_token``)
+
+
+def caller(owner_token: Any, request: Any = None, create: bool = False) -> Caller:
+    """Who calls, from the ``owner_token`` input and the request's login."""
+    return identify(owner_token, request, create=create)
+
+
+@user_errors
+def init_owner(ctx: AppContext, stored: Any, request: gr.Request) -> tuple[str, str]:
+    """On page load: the browser's token (a new one the first time, or if what it kept is not a
+    token) -> (local storage, the hidden box)."""
+    try:
+        who = identify(stored, request, create=True)
+    except OwnerError:
+        who = identify("", request, create=True)
+    return who.token, who.token
+
+
+def build(ctx: AppContext) -> Identity:
+    state = gr.BrowserState("", storage_key=STORAGE_KEY, secret=ctx.browser_secret)
+    token = gr.Textbox("", visible=False, label="Owner token", elem_id="owner-token")
+    return Identity(state, token)
+
+
+def wire(ctx: AppContext, ui: Identity, blocks: gr.Blocks) -> Any:
+    """The page-load event that sets the token; hang everything that needs the owner on it (``.then``)."""
+    return blocks.load(bind(ctx, init_owner), ui.state, [ui.state, ui.token], queue=False, api_visibility="private")

@@ -1,0 +1,348 @@
+"""The Fine-tune tab: upload data, see its report, set the training settings, train in a worker
+process with live progress, cancel, download the model.
+
+Handlers are module-level functions taking the :class:`~demo.context.AppContext` first; the
+checks before training are :func:`tagger.preflight.preflight` (the CLI runs the same ones).
+:func:`build` lays the tab out and returns :class:`TrainTab`; :func:`wire` connects events and
+returns the training event (``app.py`` hangs the Tag tab's refresh on it). Public API:
+``/data_report`` (``f``, ``d``: kept from the first version) and ``/train``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from tagger.config import HEADS, TrainConfig
+from tagger.errors import ConfigError, TaggerError, TrainingError
+from tagger.meta import max_positions, resolve_base
+from tagger.preflight import Preflight, preflight
+from tagger.readers.base import parse_label_list
+
+from . import data_panel, render
+from .context import AppContext, bind, named, user_errors
+from .identity import Identity, caller
+from .owners import Caller
+from .registry import DEFAULT_NAME
+from .runs import RunError
+from .training import DONE, FAILED, Job, JobError
+
+_PROGRESS = gr.Progress()  # Gradio injects a tracker where a parameter defaults to a Progress
+CONTINUE_DEFAULT = "default tagger (continue training it)"
+UPLOAD_HINT = data_panel.UPLOAD_HINT
+SLIDER_MAX_LENGTH = 512
+
+
+def as_int(value: Any, what: str) -> int:
+    """``value`` as a whole number, or a ConfigError naming the setting.
+
+    >>> as_int("3", "epochs")
+    3
+    """
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a whole number, got {value!r}") from None
+
+
+def as_float(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a number, got {value!r}") from None
+
+
+def _column(label_column: Any) -> int | str:
+    return data_panel.label_column_value(label_column)
+
+
+def base_choices(ctx: AppContext) -> list[str]:
+    """The "Start from" choices: the configured bases, plus the default tagger when there is one."""
+    names = list(ctx.settings.bases)
+    if DEFAULT_NAME in ctx.registry.names():
+        names.append(CONTINUE_DEFAULT)
+    return names
+
+
+def _base_of(ctx: AppContext, base_label: Any) -> tuple[str, str | None]:
+    """(base for TrainConfig, head the base dictates or None) of a "Start from" choice."""
+    if base_label == CONTINUE_DEFAULT and DEFAULT_NAME in ctx.registry.names():
+        summary = ctx.registry.summary(DEFAULT_NAME)
+        return str(ctx.registry.get(DEFAULT_NAME).path), (summary.get("config") or {}).get("head")
+    if isinstance(base_label, str) and base_label in ctx.settings.bases:
+        return ctx.settings.bases[base_label], None
+    raise ConfigError(f"Unknown base model {str(base_label)[:80]!r}; choose one of: {', '.join(base_choices(ctx))}.")
+
+
+# ---------------------------------------------------------------------------------- handlers
+# the data section (uploads of any format, the report, the preview) lives in data_panel
+inspect = data_panel.inspect
+data_report = data_panel.data_report
+
+
+def prepare(ctx: AppContext, train_file: Any, dev_file: Any, base_label: Any, head: Any, epochs: Any, lr: Any,
+            batch_size: Any, max_length: Any, label_column: Any, train_files: Any = None, data_format: Any = "auto",
+            label_names: Any = "") -> Preflight:
+    """The UI's values -> a checked :class:`~tagger.preflight.Preflight` (raises TaggerError)."""
+    paths = data_panel.upload_paths(train_file, train_files)
+    if not paths:
+        raise TaggerError("Upload a training file first.")
+    fmt, names = data_panel.read_options(data_format, label_names)
+    base, base_head = _base_of(ctx, base_label)
+    config = TrainConfig(
+        base=base, head=base_head or (head if head in HEADS else TrainConfig.head), epochs=as_int(epochs, "epochs"),
+        lr=as_float(lr, "learning rate"), batch_size=as_int(batch_size, "batch size"),
+        max_length=as_int(max_length, "max length"), label_column=_column(label_column), data_format=fmt,
+        label_names=parse_label_list(names) or (), threads=ctx.settings.train_threads or os.cpu_count() or 1,
+    )
+    return preflight(config, paths, str(dev_file) if dev_file else None)
+
+
+def submit(ctx: AppContext, train_file: Any, dev_file: Any, base_label: Any, head: Any, epochs: Any, lr: Any, batch_size: Any,
+           max_length: Any, label_column: Any, owner_token: Any, request: Any, train_files: Any = None, data_format: Any = "auto",
+           label_names: Any = "") -> tuple[Job, Caller]:
+    """Check the settings and queue the job for its owner (a caller without a token gets one).
+    Several training files travel to the job as one zip (read back as one data set)."""
+    checked = prepare(ctx, train_file, dev_file, base_label, head, epochs, lr, batch_size, max_length, label_column, train_files,
+                      data_format, label_names)
+    who = caller(owner_token, request, create=True)
+    dev = str(dev_file) if dev_file else None
+    paths = data_panel.upload_paths(train_file, train_files)
+    with data_panel.bundled(paths) as train_path:
+        job = ctx.jobs.submit(who.owner, checked.config.to_dict(), train_path, dev, train_name=data_panel.uploads_name(paths),
+                              dev_name=Path(dev).name if dev else None)
+    return job, who
+
+
+@user_errors
+def start(ctx: AppContext, train_file: Any, dev_file: Any, base_label: Any, head: Any, epochs: Any, lr: Any, batch_size: Any,
+          max_length: Any, label_column: Any, owner_token: str = "", request: gr.Request | None = None,
+          train_files: list[str] | None = None, data_format: str = "auto", label_names: str = "") -> tuple[Any, ...]:
+    """Start button: queue the job and return at once (the page's timer follows it, :func:`poll`)."""
+    job, who = submit(ctx, train_file, dev_file, base_label, head, epochs, lr, batch_size, max_length, label_column, owner_token,
+                      request, train_files, data_format, label_names)
+    return (*job_outputs(ctx, job, who.owner), None, who.token)
+
+
+@user_errors
+def train(ctx: AppContext, train_file: Any, dev_file: Any, base_label: Any, head: Any, epochs: Any, lr: Any, batch_size: Any,
+          max_length: Any, label_column: Any, owner_token: str = "", request: gr.Request | None = None,
+          progress: gr.Progress = _PROGRESS, train_files: list[str] | None = None, data_format: str = "auto",
+          label_names: str = "") -> Any:
+    """``/train``: queue a job and stream its progress until it ends: yields (status, loss plot, F1 plot,
+    scores table, model zip, new model name, job id, owner token). The job runs on when the client goes
+    away; ``/status`` with the job id and owner token follows it. ``train_files`` (several, any format),
+    ``data_format`` (a :data:`tagger.data.FORMATS` name) and ``label_names`` (for integer ids) are optional."""
+    job, who = submit(ctx, train_file, dev_file, base_label, head, epochs, lr, batch_size, max_length, label_column, owner_token,
+                      request, train_files, data_format, label_names)
+    yield from follow(ctx, job, who, progress)
+
+
+def follow(ctx: AppContext, job: Job, who: Caller, progress: Any) -> Any:
+    """Stream a job's progress while the caller listens; nothing here stops the job."""
+    seen = -1
+    while True:
+        snap = ctx.jobs.snapshot(job)
+        if snap["version"] != seen or job.finished:
+            seen = snap["version"]
+            progress(snap["progress"], desc=snap["status"])
+            if job.finished:
+                break
+            yield (*job_outputs(ctx, job, who.owner, snap), job.id, who.token)
+        time.sleep(0.5)
+    if job.state == FAILED:
+        raise TrainingError(f"Training failed: {job.error}")
+    yield (*job_outputs(ctx, job, who.owner), job.id, who.token)
+
+
+def job_outputs(ctx: AppContext, job: Job, owner: str | None, snap: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """(status, loss plot, F1 plot, scores table, model zip, new model name) of a job."""
+    snap = snap or ctx.jobs.snapshot(job)
+    scores, zip_path, name = render.scores_table_empty(), None, ""
+    if job.state == DONE and job.result is not None:
+        scores = render.scores_table(job.result["dev"])
+        try:
+            run = ctx.runs.find(job.id, owner)
+        except RunError:  # renamed away, deleted, or evicted by the cap meanwhile
+            run = None
+        if run is not None:
+            zip_path, name = str(ctx.zip_for(run)), run.name
+    status = render.md(snap["status"]) if job.state == FAILED else snap["status"]
+    return status, render.loss_frame(snap["loss"]), render.f1_frame(snap["dev_f1"]), scores, zip_path, name
+
+
+@user_errors
+def poll(ctx: AppContext, owner_token: str, seen: Any, request: gr.Request | None = None) -> tuple[Any, ...]:
+    """Page load and timer tick: this browser's latest job (queued, running, or the last one
+    finished), drawn again only when it changed. -> (6 job outputs, what was drawn)."""
+    job = ctx.jobs.latest(caller(owner_token, request).owner)
+    key = None if job is None else [job.id, job.version, job.state]
+    if key == seen or job is None:
+        return (*[gr.skip()] * 6, seen)
+    return (*job_outputs(ctx, job, job.owner), key)
+
+
+@user_errors
+def cancel_mine(ctx: AppContext, owner_token: str = "", request: gr.Request | None = None) -> str:
+    """Cancel button: this browser's queued or running job (nobody else's)."""
+    return cancel(ctx, "", owner_token, request)
+
+
+@user_errors
+def cancel(ctx: AppContext, job_id: str = "", owner_token: str = "", request: gr.Request | None = None) -> str:
+    """``/cancel``: stop the caller's job ``job_id`` (empty: their current one): cooperative, then
+    terminate, then kill. Returns what happened."""
+    owner = caller(owner_token, request).owner
+    if not job_id:
+        job = ctx.jobs.latest(owner)
+        if job is None or job.finished:
+            return "No training job of yours is running."
+        job_id = job.id
+    return ctx.jobs.cancel(job_id, owner)
+
+
+@user_errors
+def status(ctx: AppContext, job_id: str = "", owner_token: str = "", request: gr.Request | None = None) -> dict[str, Any]:
+    """``/status``: a job's state and progress: state (queued, running, done, cancelled, failed),
+    position in the queue, status line, progress 0..1, loss points [epoch, loss], dev F1 points
+    [epoch, F1 %], device, precision, error, and at the end dev scores, best epoch and seconds.
+    ``job_id`` empty: the caller's latest job. Only the owner sees a job."""
+    owner = caller(owner_token, request).owner
+    if job_id:
+        return ctx.jobs.snapshot(ctx.jobs.get(job_id, owner))
+    job = ctx.jobs.latest(owner)
+    if job is None:
+        raise JobError("You have no training job.")
+    return ctx.jobs.snapshot(job)
+
+
+def storage_note(ctx: AppContext) -> str:
+    """What a user should know about where runs live (empty when nothing needs saying)."""
+    notes = []
+    if not ctx.settings.persistent_runs:
+        notes.append("⚠ **Runs are lost when this Space restarts** (it has no persistent storage): download a run's zip "
+                     "to keep it.")
+    if ctx.settings.private_runs:
+        notes.append("Your runs are private: only this browser (or your Hugging Face login) sees them.")
+    notes.append("A job runs on the server to its end: you can close this page and come back later.")
+    return "  \n".join(notes)
+
+
+def max_length_limit(ctx: AppContext, base_label: str | None) -> int:
+    """Positions the chosen base supports (capped at 512 for the slider)."""
+    try:
+        base, _ = _base_of(ctx, base_label)
+        limit = max_positions(resolve_base(base))
+    except TaggerError:
+        limit = None
+    return min(limit or SLIDER_MAX_LENGTH, SLIDER_MAX_LENGTH)
+
+
+@user_errors
+def base_changed(ctx: AppContext, base_label: str) -> Any:
+    limit = max_length_limit(ctx, base_label)
+    return gr.Slider(maximum=limit, value=min(TrainConfig.max_length, limit))
+
+
+# ---------------------------------------------------------------------------------- layout
+@dataclass
+class TrainTab:
+    train_file: gr.File
+    dev_file: gr.File
+    report_md: gr.Markdown
+    label_col: gr.Dropdown
+    labels_df: gr.Dataframe
+    base: gr.Dropdown
+    head: gr.Radio
+    epochs: gr.Slider
+    lr: gr.Number
+    batch: gr.Slider
+    max_len: gr.Slider
+    start_btn: gr.Button
+    cancel_btn: gr.Button
+    status: gr.Markdown
+    loss_plot: gr.LinePlot
+    f1_plot: gr.LinePlot
+    scores_df: gr.Dataframe
+    zip_out: gr.File
+    model_name_out: gr.Textbox
+    job_id: gr.Textbox
+    timer: gr.Timer
+    seen: gr.State
+    data: data_panel.DataExtras  # several files, the format, label names, the preview
+
+
+def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
+    bases = base_choices(ctx)
+    first_base = next(iter(ctx.settings.bases), None)
+    with gr.Accordion("Settings", open=True):
+        with gr.Row():
+            base = gr.Dropdown(choices=bases, value=first_base, label="Start from", allow_custom_value=True,
+                               info="a base encoder, or the default tagger when the labels match")
+            head = gr.Radio(list(HEADS), value=TrainConfig.head, label="Head",
+                            info="casing adds a word-shape embedding; linear is plain BertForTokenClassification")
+        with gr.Row():
+            epochs = named(gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs"))
+            lr = named(gr.Number(value=TrainConfig.lr, label="Learning rate", minimum=1e-6, maximum=1e-2))
+            batch = named(gr.Slider(1, 128, value=TrainConfig.batch_size, step=1, label="Batch size"))
+            # the server checks 16..512; the browser's maximum follows the chosen base
+            limit = max_length_limit(ctx, first_base)
+            max_len = named(gr.Slider(16, SLIDER_MAX_LENGTH, value=min(TrainConfig.max_length, limit), step=16,
+                                      label="Max length (sub-tokens)", elem_id="max-length"))
+    return base, head, epochs, lr, batch, max_len
+
+
+def _results_section() -> tuple[Any, ...]:
+    with gr.Row():
+        start_btn = gr.Button("Start training", variant="primary", elem_id="train-button")
+        cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-button")
+    status = gr.Markdown("", label="Training status", show_label=False, elem_id="train-status")
+    with gr.Row():
+        loss_plot = gr.LinePlot(render.loss_frame([]), x="epoch", y="loss", title="Training loss", label="Loss plot",
+                                show_label=False, height=260, elem_id="loss-plot")
+        f1_plot = gr.LinePlot(render.f1_frame([]), x="epoch", y="dev F1", title="Dev F1 per epoch", label="Dev F1 plot",
+                              show_label=False, height=260, elem_id="f1-plot")
+    scores_df = gr.Dataframe(value=render.scores_table_empty(), label="Dev scores per type (best epoch)", interactive=False,
+                             elem_id="scores-table")
+    with gr.Row():
+        zip_out = gr.File(label="Download the model (.zip, Hugging Face format)", interactive=False, height=90,
+                          elem_id="model-zip")
+        model_name_out = gr.Textbox(label="New model name", interactive=False, elem_id="model-name")
+    job_id = gr.Textbox(visible=False, label="Job id")
+    return start_btn, cancel_btn, status, loss_plot, f1_plot, scores_df, zip_out, model_name_out, job_id
+
+
+def build(ctx: AppContext) -> TrainTab:
+    """Lay the tab out (call inside ``gr.Tab``)."""
+    gr.Markdown(storage_note(ctx), elem_id="storage-note")
+    (data, extras), settings, results = data_panel.build(), _settings_section(ctx), _results_section()
+    # the page follows the owner's job by polling the server: closing the page never touches the job
+    return TrainTab(*data, *settings, *results, gr.Timer(1.0), gr.State(None), extras)
+
+
+def wire(ctx: AppContext, ui: TrainTab, blocks: gr.Blocks, who: Identity, loaded: Any) -> None:
+    """Connect the tab's events (call inside the ``gr.Blocks`` context). The Start button queues a
+    job and returns; the timer (and the page load, ``loaded``) draw this browser's latest job."""
+    data_panel.wire(ctx, ui.dev_file, ui.label_col, [ui.report_md, ui.label_col, ui.labels_df], ui.data, ui.train_file)
+    for trigger in (ui.base.change, blocks.load):
+        trigger(bind(ctx, base_changed), ui.base, ui.max_len, queue=False, api_visibility="private")
+    settings = [ui.train_file, ui.dev_file, ui.base, ui.head, ui.epochs, ui.lr, ui.batch, ui.max_len, ui.label_col, who.token,
+                ui.data.train_files, ui.data.data_format, ui.data.label_names]
+    shown = [ui.status, ui.loss_plot, ui.f1_plot, ui.scores_df, ui.zip_out, ui.model_name_out]
+    ui.start_btn.click(bind(ctx, start), settings, [*shown, ui.seen, who.token], api_visibility="private",
+                       concurrency_limit=4, concurrency_id="submit")
+    # /train for API clients: the same job, its progress streamed while the client listens (a hidden trigger)
+    api = gr.Button(visible=False)
+    api.click(bind(ctx, train), settings, [*shown, ui.job_id, who.token], api_name="train", concurrency_limit=None,
+              concurrency_id="train-follow")
+    for trigger in (ui.timer.tick, loaded.then):
+        trigger(bind(ctx, poll), [who.token, ui.seen], [*shown, ui.seen], queue=False, show_progress="hidden",
+                api_visibility="private")
+    ui.cancel_btn.click(bind(ctx, cancel_mine), who.token, ui.status, queue=False, api_visibility="private")
+    gr.api(bind(ctx, cancel), api_name="cancel", queue=False)
+    gr.api(bind(ctx, status), api_name="status", queue=False)

@@ -1,0 +1,89 @@
+"""Text -> words with character offsets, and words -> sentences: spaCy's rule-based tokenizer and
+sentencizer (``spacy.blank``, no model download). Torch-free, so the data readers use the very
+same splitter as prediction: a span-annotated text is trained on the words it is tagged with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from typing import Any
+
+Offsets = tuple[str, int, int]  # (word, start, end) with character offsets into the text
+
+
+@lru_cache(maxsize=4)
+def _spacy_pipeline(language: str) -> Any:
+    import spacy  # deferred: only raw text needs it
+
+    nlp = spacy.blank(language)
+    nlp.add_pipe("sentencizer")  # rule-based (sentence-final punctuation), no model download
+    return nlp
+
+
+def is_word(text: str) -> bool:
+    """Whether a token carries a label: whitespace / invisible-only tokens do not.
+
+    >>> is_word("Paris"), is_word(" \\n"), is_word("\\u200b")
+    (True, False, False)
+    """
+    return any(c.isprintable() and not c.isspace() for c in text)
+
+
+_is_word = is_word  # the name tagger.predict used before this module existed
+
+
+def split_words(text: str, language: str = "en") -> list[Offsets]:
+    """Words with character offsets, from spaCy's rule-based tokenizer (no model download).
+
+    >>> split_words("Angela Merkel's visit, 2024.")
+    [('Angela', 0, 6), ('Merkel', 7, 13), ("'s", 13, 15), ('visit', 16, 21), (',', 21, 22), ('2024', 23, 27), ('.', 27, 28)]
+    """
+    return [(t.text, t.idx, t.idx + len(t.text)) for t in _spacy_pipeline(language).tokenizer(text) if is_word(t.text)]
+
+
+def _group(tokens: Iterable[Any]) -> list[list[Any]]:
+    """spaCy tokens of a sentencized Doc -> sentences of word tokens; a token holding a blank line
+    (two newlines) also ends a sentence (headlines, list items)."""
+    out: list[list[Any]] = []
+    current: list[Any] = []
+    for t in tokens:
+        if t.is_sent_start and current:
+            out.append(current)
+            current = []
+        if is_word(t.text):
+            current.append(t)
+        elif t.text.count("\n") >= 2 and current:
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def split_sentences(text: str, language: str = "en") -> list[list[Offsets]]:
+    """The words of :func:`split_words`, grouped into sentences: spaCy's sentencizer splits after
+    sentence-final punctuation, and a blank line always ends a sentence (headlines, list items).
+
+    >>> [[w for w, _, _ in s] for s in split_sentences("Merkel met Macron. They spoke.\\n\\nPARIS 1996")]
+    [['Merkel', 'met', 'Macron', '.'], ['They', 'spoke', '.'], ['PARIS', '1996']]
+    """
+    doc = _spacy_pipeline(language)(text)
+    return [[(t.text, t.idx, t.idx + len(t.text)) for t in sent] for sent in _group(doc)]
+
+
+def sentence_groups(tokens: Sequence[str], language: str = "en") -> list[list[int]]:
+    """Given tokens (a file's own word segmentation), the indices of the word tokens grouped into
+    sentences by the same sentencizer and blank-line rule as :func:`split_sentences`.
+
+    >>> sentence_groups(["Hi", "there", ".", "\\n\\n", "Bye", "now", "!", " "])
+    [[0, 1, 2], [4, 5, 6]]
+    """
+    from spacy.tokens import Doc
+
+    nlp = _spacy_pipeline(language)
+    keep = [i for i, t in enumerate(tokens) if t]  # spaCy refuses empty words
+    if not keep:
+        return []
+    doc = nlp.get_pipe("sentencizer")(Doc(nlp.vocab, words=[tokens[i] for i in keep]))
+    return [[keep[t.i] for t in sent] for sent in _group(doc)]

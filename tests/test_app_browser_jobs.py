@@ -1,0 +1,142 @@
+"""Jobs that outlive the page, and private runs, in a real browser (Playwright + Debian's Chromium).
+
+- A job started in a page that is then closed runs on; a new page (same browser, so the same
+  owner token in local storage) shows its progress, and at the end the model is in the Runs view
+  and in the Tag tab.
+- With private runs, a second browser context (another visitor) sees neither the first one's job
+  nor its model, and the API refuses that model by name.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from support import REPO, TRAIN_FILE, start_app, wait_for
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"
+TIMEOUT_MS = 180_000
+
+pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pw = pytest.importorskip("playwright.sync_api")
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()
+
+
+def open_page(context, url: str):
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(url)
+    page.locator("#tag-text textarea").wait_for()
+    return page
+
+
+def set_number(page, label: str, value: float) -> None:
+    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
+    box.fill(str(value))
+    box.press("Enter")
+
+
+def start_training(page, train_file: Path, epochs: int, batch: int) -> None:
+    page.get_by_role("tab", name="Fine-tune").click()
+    page.locator("#train-file input[type=file]").set_input_files(str(train_file))
+    page.locator("#data-report").get_by_text(re.compile(r"\d+ sentences")).first.wait_for()
+    set_number(page, "Epochs", epochs)
+    set_number(page, "Batch size", batch)
+    set_number(page, "Learning rate", 0.005)
+    page.get_by_role("radio", name="linear").check()
+    page.locator("#train-button").click()
+
+
+def tag_choices(page) -> list[str]:
+    page.get_by_role("tab", name="Tag").click()
+    page.locator("#model-select input").click()
+    options = page.get_by_role("option").all_inner_texts()
+    page.keyboard.press("Escape")
+    return [o.strip() for o in options]
+
+
+def test_app_browser_job_survives_closing_the_page(browser, tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger)
+    big = tmp_path / "big.conll"  # 400 sentences: long enough to close the page mid-job
+    big.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = open_page(context, app.url)
+        start_training(page, big, epochs=6, batch=4)
+        page.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/6 · step")).first.wait_for()
+        job = app.ctx.jobs.active_jobs()[0]
+        page.close()  # the tab is gone; the job is not
+        assert not job.finished and job.worker.alive()
+
+        again = open_page(context, app.url)  # reload / a new tab / the next day: the same browser
+        again.get_by_role("tab", name="Fine-tune").click()
+        again.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/6 · step \d+|Done in")).first.wait_for()
+        status = again.locator("#train-status").inner_text()
+        assert "CPU" in status or "Done in" in status  # the device is in the status line
+        again.screenshot(path=str(ARTIFACTS / "app-train-reconnected.png"), full_page=True)
+        again.locator("#train-status").get_by_text("Done in").wait_for()
+        assert job.state == "done"
+        assert "micro avg" in again.locator("#scores-table").inner_text()
+
+        again.get_by_role("tab", name="Runs").click()
+        again.locator("#runs-table").get_by_text(job.id).first.wait_for()
+        assert "big.conll (400 sentences)" in again.locator("#runs-table").inner_text()
+        again.screenshot(path=str(ARTIFACTS / "app-runs.png"), full_page=True)
+        assert job.id in tag_choices(again)
+    finally:
+        context.close()
+        app.close()
+
+
+def test_app_browser_private_runs_are_private(browser, tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
+    from gradio_client import Client
+    from gradio_client.exceptions import AppError
+
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, private_runs=True)
+    first = browser.new_context(viewport={"width": 1280, "height": 1000})
+    second = browser.new_context(viewport={"width": 1280, "height": 1000})
+    try:
+        page = open_page(first, app.url)
+        start_training(page, TRAIN_FILE, epochs=40, batch=4)  # ~400 steps: still running when the other visitor looks
+        page.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/40|Waiting")).first.wait_for()
+        job = app.ctx.jobs.active_jobs()[0]
+
+        other = open_page(second, app.url)
+        other.get_by_role("tab", name="Fine-tune").click()
+        other.wait_for_timeout(2500)  # two timer ticks: time to show a job, if it would show one
+        assert not job.finished, "the job ended before the second visitor looked; make it longer"
+        assert "Epoch" not in other.locator("#train-status").inner_text()
+
+        page.locator("#train-status").get_by_text("Done in").wait_for()
+        page.get_by_role("tab", name="Runs").click()
+        page.locator("#runs-table").get_by_text(job.id).first.wait_for()
+        assert job.id in tag_choices(page)
+
+        other.reload()
+        other.locator("#tag-text textarea").wait_for()
+        other.get_by_role("tab", name="Runs").click()
+        other.wait_for_timeout(1500)
+        assert job.id not in other.locator("#runs-table").inner_text()
+        assert job.id not in tag_choices(other)
+        other.get_by_role("tab", name="Fine-tune").click()
+        other.wait_for_timeout(1500)
+        assert "Done in" not in other.locator("#train-status").inner_text()
+
+        with pytest.raises(AppError, match=f"Unknown model '{job.id}'"):  # the API, without the owner's token
+            Client(app.url, verbose=False).predict("Angela Merkel visited Paris.", job.id, api_name="/tag")
+    finally:
+        first.close()
+        second.close()
+        app.close()

@@ -1,0 +1,68 @@
+"""``/evaluate`` through gradio_client: the Evaluate tab's public API on a running app."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from support import start_app
+
+from tagger.analysis import ERROR_KINDS
+
+pytestmark = pytest.mark.app
+ERRORS_TEXT = (
+    "Angela B-PER\nMerkel I-PER\nvisited O\nParis B-ORG\ntoday O\n. O\n\n"
+    "John B-PER\nlives O\nin O\nBerlin B-LOC\nnow O\n\n"
+    "Berlin O\nis O\nbig O\n"
+)
+
+
+@pytest.fixture(scope="module")
+def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
+    running = start_app(tmp_path_factory.mktemp("evaluate-app"), tiny_base, tiny_tagger, default_model=None)
+    yield running
+    running.close()
+
+
+@pytest.fixture(scope="module")
+def client(app, tmp_path_factory: pytest.TempPathFactory):
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+
+
+def test_app_evaluate_api_returns_scores_errors_and_files(client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    data = tmp_path / "errors.conll"
+    data.write_text(ERRORS_TEXT)
+    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"]["/evaluate"]
+    assert [p["parameter_name"] for p in info["parameters"]][:4] == ["data_file", "model", "compare_with", "label_column"]
+    result = client.predict(handle_file(str(data)), "tiny", "tiny", -1, api_name="/evaluate")
+    summary, scores, errors, confusion, compare_md, compare_df, disagree_df, files, types = result
+    assert disagree_df["headers"][:2] == ["#", "sentence"] and disagree_df["data"] == []  # the same model twice
+    assert {"ORG", "LOC"} <= {c[0] for c in types["choices"]} and types["value"] == []  # the browser's type filter
+    assert "3 sentences" in summary and "2 sentences with errors" in summary
+    assert scores["headers"] == ["type", "precision", "recall", "F1", "support"] and scores["data"][-1][0] == "micro avg"
+    assert errors["headers"] == ["type", *ERROR_KINDS]
+    total = dict(zip(errors["headers"], errors["data"][-1]))
+    assert total["type"] == "total" and total["wrong_type"] == 1 and total["correct"] == 3
+    assert "<table" in confusion and "gold ORG, predicted LOC: 1" in confusion
+    assert "0 sentences tagged differently" in compare_md and compare_df["data"][-1][0] == "micro avg"
+    by_name = {Path(f).name: Path(f) for f in files}
+    assert set(by_name) == {"predictions-tiny.conll", "predictions-tiny.jsonl", "errors-tiny.jsonl"}
+    assert by_name["predictions-tiny.conll"].read_text().splitlines()[3].split() == ["Paris", "B-ORG", "B-LOC"]
+    rows = [json.loads(ln) for ln in by_name["errors-tiny.jsonl"].read_text().splitlines()]
+    assert [r["index"] for r in rows] == [0, 2] and rows[0]["errors"][0]["kind"] == "wrong_type"
+
+
+def test_app_evaluate_api_bad_input_is_one_clear_error(client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    bad = tmp_path / "bad.conll"
+    bad.write_text("EU B-ORG\nrejects O extra\n")
+    with pytest.raises(Exception, match=r"bad\.conll, line 2"):
+        client.predict(handle_file(str(bad)), "tiny", "no comparison", -1, api_name="/evaluate")
+    with pytest.raises(Exception, match="Unknown model"):
+        client.predict(handle_file(str(bad)), "nope", "no comparison", -1, api_name="/evaluate")
