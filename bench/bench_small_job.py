@@ -34,6 +34,12 @@ def train_tokens(config: TrainConfig, path: str) -> int:
     return sum(window_lengths(config.base, [s.words for s in sentences], config.max_length))
 
 
+def gpu_name() -> str:
+    import torch
+
+    return f", {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--train", default=str(DATA / "sec-filings" / "FIN5.txt"))
@@ -43,18 +49,22 @@ def main(argv: list[str] | None = None) -> int:
         "--attention-dropout", type=float, default=None,
         help=f"TrainConfig.attention_dropout (default: the config's, {TrainConfig.attention_dropout}; BERT's own value is 0.1)",
     )
+    ap.add_argument("--device", default="auto", help="TrainConfig.device: auto (CUDA when available), cpu, cuda, ...")
     ap.add_argument("--write", action="store_true", help="also put the section into docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
 
     variant = "" if args.attention_dropout is None else f", attention_dropout={args.attention_dropout:g}"
     lines = header(f"Small job: SEC filings, {args.epochs} epochs, default config{variant}")
-    config = TrainConfig(epochs=args.epochs, **({} if args.attention_dropout is None else {"attention_dropout": args.attention_dropout}))
+    config = TrainConfig(epochs=args.epochs, device=args.device,
+                         **({} if args.attention_dropout is None else {"attention_dropout": args.attention_dropout}))
     with tempfile.TemporaryDirectory(prefix="bench-small-") as tmp:
         t0 = time.perf_counter()
         result = train_files(config, args.train, None, Path(tmp) / "model")
         wall = time.perf_counter() - t0
-        test = evaluate_tagger(load_tagger(result.out_dir), read_file(args.test).sentences)
+        tagger = load_tagger(result.out_dir, device=args.device)
+        test = evaluate_tagger(tagger, read_file(args.test).sentences)
+        used = f"{tagger.meta.get('device', '?')} ({tagger.meta.get('precision', '?')})"
     n_train = read_file(args.train).report.sentences
     tokens = train_tokens(config, args.train)
     lines += [
@@ -62,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         f"(head `{config.head}`, batch {config.batch_size}, lr {config.lr:g}, max length {config.max_length}, "
         f"attention dropout {'of the base (0.1)' if config.attention_dropout is None else f'{config.attention_dropout:g}'}), "
         f"from `{config.base}`; test = `{Path(args.test).name}`."),
+        "",
+        f"Device: {used}{gpu_name()}.",
         "",
         "| wall s (target <= 90) | training loop s | sentences/s | best epoch | dev F1 | test F1 | peak RSS MB |",
         "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",

@@ -27,6 +27,54 @@ def table(scores: dict[str, Any]) -> str:
     return "\n".join(rows)
 
 
+def robustness_section(default_rows: list[dict[str, Any]], grids: list[dict[str, Any]], timing: dict[str, Any] | None) -> list[str]:
+    """Markdown for issue #15: the shipped default and the GPU search runs, dev and test as
+    published / lowercase / UPPER / sentences alone, and the pipeline agreement per head.
+    ``default_rows``: ``bench/bench_robustness.py --json`` output; ``grids``: ``bench/robustness_grid.py``
+    ``results.json`` files; ``timing``: CPU training/tagging speeds."""
+    def cells(r: dict[str, Any]) -> str:
+        return " | ".join(f"{r[k].get(v, float('nan')):.2f}" for k in ("dev", "test") for v in ("published", "lower", "upper", "alone"))
+
+    def settings(ov: dict[str, Any]) -> str:
+        parts = [ov.get("head", "casing")]
+        aug = (ov.get("case_lower", 0.3), ov.get("case_upper", 0.2), ov.get("case_unknown", 0.1))
+        parts.append("no casing aug." if not any(aug) else f"aug. {aug[0]}/{aug[1]}/{aug[2]}")
+        if ov.get("doc_context"):
+            parts.append(f"context 64, dropout {ov.get('context_dropout', 0.3)}")
+        parts.append(f"{ov.get('epochs', 5)} ep.")
+        if "head_lr" in ov:
+            parts.append(f"head_lr {ov['head_lr']}")
+        if "seed" in ov:
+            parts.append(f"seed {ov['seed']}")
+        return ", ".join(parts)
+
+    out = [
+        "| run | settings | dev | dev lower | dev UPPER | dev alone | test | test lower | test UPPER | test alone |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in default_rows:
+        out.append(f"| {r['model']} (CPU) | {r.get('head', '')}, shipped | {cells(r)} |")
+    for g in grids:
+        for r in g["results"]:
+            if "error" not in r:
+                out.append(f"| {r['name']} | {settings(r['overrides'])} | {cells(r)} |")
+    out.append("")
+    agree = [(r["model"], r["pipeline"]) for r in default_rows if "pipeline" in r] + [
+        (p["model"], p) for g in grids for p in g.get("pipeline", [])]
+    if agree:
+        out += ["| checkpoint | head | loaded with | sentences | words | same type / same IOB label | F1 pipeline / ours |",
+                "| --- | --- | --- | ---: | ---: | ---: | --- |"]
+        for name, p in agree:
+            how = "trust_remote_code=True" if p["trust_remote_code"] else "plain"
+            out.append(f"| {name} | {p['head']} | {how} | {p['sentences']} | {p['words']} | {p['agreement']}% / {p['agreement_iob']}% | "
+                       f"{p['f1_pipeline_tokens']} / {p['f1_ours']} |")
+        out.append("")
+    if timing:
+        out.append("CPU (2 cores, shared with other jobs): training " + ", ".join(f"{k} {v}" for k, v in timing.items()) + ".")
+        out.append("")
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model")
@@ -36,7 +84,16 @@ def main() -> None:
         "--rebuilt", help="a checkpoint trained later with the same command and a newer trainer (reported, not shipped)"
     )
     ap.add_argument("--rebuilt-note", default="", help="what changed in the trainer since the shipped weights")
+    ap.add_argument("--robustness", nargs="*", default=None, metavar="JSON",
+                    help="print only the issue-#15 robustness tables: bench_robustness.py --json output, then grid results.json files")
+    ap.add_argument("--timing", help="JSON of CPU speeds (with --robustness)")
     args = ap.parse_args()
+    if args.robustness is not None:
+        default_rows = json.loads(Path(args.robustness[0]).read_text())
+        grids = [json.loads(Path(p).read_text()) for p in args.robustness[1:]]
+        timing = json.loads(Path(args.timing).read_text()) if args.timing else None
+        print("\n".join(robustness_section(default_rows, grids, timing)))
+        return
     meta = json.loads((Path(args.model) / "tagger.json").read_text())
     cfg, rep = meta["config"], meta["data_report"]
     size = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file()) / 1e6

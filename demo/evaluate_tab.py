@@ -303,12 +303,12 @@ def _input_section(ctx: AppContext) -> tuple[Any, ...]:
 def _results_section() -> tuple[Any, ...]:
     summary = gr.Markdown(UPLOAD_HINT, label="Evaluation summary", show_label=False, elem_id="eval-summary")
     with gr.Row():
-        scores_df = gr.Dataframe(render.scores_table_empty(), label="Scores per type", interactive=False, scale=2,
-                                 elem_id="eval-scores")
-        errors_df = gr.Dataframe(render.empty_table(view.ERROR_COLUMNS), label="Error types per type (gold type; spurious: "
-                                 "predicted type)", interactive=False, scale=3, elem_id="eval-errors")
-    gr.Markdown("**Confusion matrix** (rows: gold; columns: predicted; green: types agree, red: confusions)")
-    confusion = gr.HTML("", label="Confusion matrix", elem_id="eval-confusion")
+        scores_df = gr.Dataframe(render.scores_table_empty(), label="Scores per type", interactive=False, elem_id="eval-scores")
+        with gr.Column():
+            gr.Markdown("**Confusion matrix** (rows: gold; columns: predicted; green: types agree, red: confusions)")
+            confusion = gr.HTML("", label="Confusion matrix", elem_id="eval-confusion")
+    errors_df = gr.Dataframe(render.empty_table(view.ERROR_COLUMNS), label="Error types per type (counted under the gold "
+                             "type; spurious under the predicted type)", interactive=False, elem_id="eval-errors")
     with gr.Accordion("Compare with a second model", open=True):
         compare_md = gr.Markdown("", label="Comparison", show_label=False, elem_id="eval-compare-summary")
         compare_df = gr.Dataframe(render.empty_table(view.COMPARE_COLUMNS), label="F1 per type, side by side",

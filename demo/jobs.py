@@ -182,7 +182,8 @@ class _Worker:
             events += self.drain()
             self.process.join(0.1)
         if self.process.is_alive():
-            log.warning("training worker %s did not stop within %.0f s; terminating", self.process.pid, grace)
+            (log.warning if grace >= 1 else log.info)("training worker %s did not stop within %.1f s; terminating",
+                                                      self.process.pid, grace)
             self.process.terminate()
             self.process.join(2.0)
         if self.process.is_alive():

@@ -27,7 +27,8 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~])")
 
 def md(text: object) -> str:
     """Escape user-controlled text for a Markdown component (no HTML, no Markdown syntax)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=True))
+    # quotes stay: they are plain text in Markdown, and an entity like &#x27; would show as such once # is escaped
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(str(text), quote=False))
 
 
 def plain(text: object) -> str:

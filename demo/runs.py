@@ -135,7 +135,7 @@ class Run:
             "test_f1": _f1(meta.get("test")),
             "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(self.created)),
             "train_file": self.record.get("train_file"),
-            "sentences": meta.get("train_sentences") or report.get("sentences"),
+            "sentences": report.get("sentences") or meta.get("train_sentences"),  # the file as uploaded
             "epochs": config.get("epochs"),
             "best_epoch": meta.get("best_epoch"),
             "seconds": meta.get("train_seconds"),

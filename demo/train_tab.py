@@ -126,7 +126,7 @@ def start(ctx: AppContext, train_file: Any, dev_file: Any, base_label: Any, head
     """Start button: queue the job and return at once (the page's timer follows it, :func:`poll`)."""
     job, who = submit(ctx, train_file, dev_file, base_label, head, epochs, lr, batch_size, max_length, label_column, owner_token,
                       request, train_files, data_format, label_names)
-    return (*job_outputs(ctx, job, who.owner), None, who.token)
+    return (*job_outputs(ctx, job, who.owner), None, who.token, who.token)
 
 
 @user_errors
@@ -334,11 +334,13 @@ def wire(ctx: AppContext, ui: TrainTab, blocks: gr.Blocks, who: Identity, loaded
     settings = [ui.train_file, ui.dev_file, ui.base, ui.head, ui.epochs, ui.lr, ui.batch, ui.max_len, ui.label_col, who.token,
                 ui.data.train_files, ui.data.data_format, ui.data.label_names]
     shown = [ui.status, ui.loss_plot, ui.f1_plot, ui.scores_df, ui.zip_out, ui.model_name_out]
-    ui.start_btn.click(bind(ctx, start), settings, [*shown, ui.seen, who.token], api_visibility="private",
+    ui.start_btn.click(bind(ctx, start), settings, [*shown, ui.seen, who.token, who.state], api_visibility="private",
                        concurrency_limit=4, concurrency_id="submit")
     # /train for API clients: the same job, its progress streamed while the client listens (a hidden trigger)
     api = gr.Button(visible=False)
-    api.click(bind(ctx, train), settings, [*shown, ui.job_id, who.token], api_name="train", concurrency_limit=None,
+    # as many streams as jobs can be running or waiting; more wait in Gradio's request queue
+    follow_limit = ctx.settings.train_parallel + ctx.settings.train_queue
+    api.click(bind(ctx, train), settings, [*shown, ui.job_id, who.token], api_name="train", concurrency_limit=follow_limit,
               concurrency_id="train-follow")
     for trigger in (ui.timer.tick, loaded.then):
         trigger(bind(ctx, poll), [who.token, ui.seen], [*shown, ui.seen], queue=False, show_progress="hidden",

@@ -141,7 +141,8 @@ class TrainingQueue:
         self._idle_since = time.monotonic()
         self._lock = threading.RLock()
         self._wake = threading.Event()
-        self._closed = False
+        self._closed = False  # no new jobs, no spare
+        self._exit = False  # the dispatcher ends (and with it, by PDEATHSIG, any worker it started)
         for record in store.interrupted:  # jobs an earlier app was running: tell their owners
             job = Job(str(record.get("id", "")), record.get("owner"), {}, int((record.get("config") or {}).get("epochs", 1)),
                       float(record.get("created") or time.time()))
@@ -299,10 +300,10 @@ class TrainingQueue:
 
     # -- the dispatcher --------------------------------------------------------------------------
     def _loop(self) -> None:
-        while not self._closed:
+        while not self._exit:
             self._wake.wait(TICK_S)
             self._wake.clear()
-            if self._closed:
+            if self._exit:
                 break
             try:
                 self._tick()
@@ -403,6 +404,8 @@ class TrainingQueue:
         for job in waiting + running:
             if not is_complete(self.store.root / job.id):
                 self.store.discard(job.id)
+        self._exit = True  # only now: the workers were stopped cooperatively above
+        self._wake.set()
         self._thread.join(5.0)
 
 

@@ -87,6 +87,6 @@ def inspect_upload(path: str | Path | Sequence[str | Path], label_column: int | 
 
         choices = list(column_choices(preview_rows(paths[0]), report.columns))
         return Inspection(report, labels, choices, report.label_column, dataset)
-    if len(report.label_choices) > 1:
+    if len(report.label_choices) > 1:  # a picker by name; else each format's default (-1), which a dev file of any format reads
         choices = [(c.upper() if report.format == "conllu" else c, c) for c in report.label_choices]
-    return Inspection(report, labels, choices, report.label_name or report.label_column, dataset)
+    return Inspection(report, labels, choices, report.label_name if choices else -1, dataset)

@@ -10,13 +10,14 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "DataError": "errors", "TaggerError": "errors", "TrainConfig": "config", "read_file": "data",
+    "DataError": "errors", "TaggerError": "errors", "TrainConfig": "config", "read_file": "data", "read_files": "data",
     "load_tagger": "model", "save_tagger": "model",
     "Entity": "predict", "Prediction": "predict", "Predictor": "predict", "Word": "predict",
 }
 
 __all__ = [
-    "DataError", "Entity", "Prediction", "Predictor", "TaggerError", "TrainConfig", "Word", "load_tagger", "read_file", "save_tagger",
+    "DataError", "Entity", "Prediction", "Predictor", "TaggerError", "TrainConfig", "Word", "load_tagger", "read_file", "read_files",
+    "save_tagger",
 ]
 
 

@@ -48,6 +48,17 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default=TrainConfig.device, help=DEVICE_HELP)
     t.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
                    help="auto: bf16 on GPUs that support it, fp16 autocast with loss scaling on older GPUs, fp32 on the CPU")
+    t.add_argument(
+        "--case-augment", type=float, nargs=3, metavar=("LOWER", "UPPER", "UNKNOWN"),
+        default=(TrainConfig.case_lower, TrainConfig.case_upper, TrainConfig.case_unknown),
+        help="shares of training sentences shown lowercased / UPPERCASED / with word shapes hidden (training only, seeded); "
+        "0 0 0 turns casing augmentation off",
+    )
+    t.add_argument("--doc-context", action=argparse.BooleanOptionalAction, default=TrainConfig.doc_context,
+                   help="read each sentence with its neighbours in the same document, in training and at prediction")
+    t.add_argument("--context-tokens", type=int, default=TrainConfig.context_tokens, help="context sub-tokens on each side")
+    t.add_argument("--context-dropout", type=float, default=TrainConfig.context_dropout,
+                   help="share of training documents read sentence by sentence anyway (lone sentences stay well tagged)")
     t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
     t.add_argument("--test", nargs="+", help="also score these files and store the result in the checkpoint")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
@@ -91,6 +102,8 @@ def _train(args: argparse.Namespace) -> None:
         data_format=readers.canonical(args.format), label_names=parse_label_list(args.labels) or (), snap_spans=args.snap,
         annotator=args.annotator or "",
         precision=args.precision, attention_dropout=args.attention_dropout,
+        case_lower=args.case_augment[0], case_upper=args.case_augment[1], case_unknown=args.case_augment[2],
+        doc_context=args.doc_context, context_tokens=args.context_tokens, context_dropout=args.context_dropout,
     )
     def on_event(event: TrainEvent) -> None:
         if event.kind == "epoch" and event.dev is not None:

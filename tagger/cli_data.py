@@ -59,7 +59,7 @@ def add_report_and_convert(sub: Any) -> None:
     r.add_argument("--json", action="store_true", help="print the report as one JSON object")
     add_data_options(r)
     c = sub.add_parser("convert", help="convert labeled files (any format) to CoNLL, JSONL or spaCy .spacy")
-    c.add_argument("inputs", nargs="+", metavar="IN")
+    c.add_argument("inputs", nargs="+", metavar="IN", help="labeled files in any format (several, or a zip, = one data set)")
     c.add_argument("--to", nargs=2, required=True, metavar=("FORMAT", "OUT"), help="conll, jsonl or spacy, and the file to write")
     add_data_options(c)
 

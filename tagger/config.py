@@ -56,12 +56,13 @@ class TrainConfig:
     # Casing augmentation (training only, tagger.augment): shares of the training documents (sentences
     # without doc_context) shown lowercased / uppercased / with word shapes hidden, drawn with `seed`.
     # Without it the casing head finds no entity in lowercase text (see docs/MODEL_CARD.md).
-    case_lower: float = 0.2
-    case_upper: float = 0.1
+    case_lower: float = 0.3
+    case_upper: float = 0.2
     case_unknown: float = 0.1
     # Document context (tagger.context): sentences of one document are read with up to
-    # `context_tokens` sub-tokens of their neighbours on each side, in training and at prediction
-    doc_context: bool = True
+    # `context_tokens` sub-tokens of their neighbours on each side, in training and at prediction.
+    # Off by default: it helps text in documents a little and costs lone sentences (docs/MODEL_CARD.md)
+    doc_context: bool = False
     context_tokens: int = 64
     # share of training documents read sentence by sentence anyway (seeded), so that a lone sentence
     # (one typed into the Tag tab) is tagged as well as one inside a document
@@ -104,7 +105,8 @@ class TrainConfig:
         """Context sub-tokens per side actually used: 0 without ``doc_context``, and never so many
         that less than 16 sub-tokens of the window remain for the sentence itself.
 
-        >>> TrainConfig().context, TrainConfig(max_length=64).context, TrainConfig(doc_context=False).context
+        >>> on = TrainConfig(doc_context=True)
+        >>> on.context, on.replace(max_length=64).context, TrainConfig(doc_context=False).context
         (64, 23, 0)
         """
         return min(self.context_tokens, (self.max_length - 18) // 2) if self.doc_context else 0

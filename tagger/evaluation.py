@@ -26,7 +26,7 @@ _SPACE = re.compile(r"\s+")
 
 
 class _Tags(Protocol):
-    def tag_words(self, sentences: Sequence[Sequence[str]]) -> list[list[tuple[str, float]]]: ...
+    def tag_words(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[tuple[str, float]]]: ...
 
 
 @dataclass
@@ -55,18 +55,29 @@ class Evaluation:
 
 
 def tag_sentences(
-    predictor: _Tags, words: Sequence[Sequence[str]], chunk: int = 512, on_progress: Callable[[int, int], None] | None = None
+    predictor: _Tags,
+    words: Sequence[Sequence[str]],
+    chunk: int = 512,
+    on_progress: Callable[[int, int], None] | None = None,
+    docs: Sequence[int] | None = None,
 ) -> tuple[list[list[str]], list[list[float]]]:
     """Labels and confidences of pre-split sentences, ``chunk`` sentences per call so that
-    ``on_progress(done, total)`` can report; the result does not depend on ``chunk``."""
+    ``on_progress(done, total)`` can report; the result does not depend on ``chunk``. With
+    ``docs`` (document ids, for taggers with document context) a chunk never ends inside a document."""
     labels: list[list[str]] = []
     confidences: list[list[float]] = []
-    for i in range(0, len(words), chunk):
-        for tagged in predictor.tag_words(words[i : i + chunk]):
+    i = 0
+    while i < len(words):
+        end = min(i + chunk, len(words))
+        while docs is not None and 0 < end < len(words) and docs[end] == docs[end - 1]:
+            end += 1
+        tagged_all = predictor.tag_words(words[i:end]) if docs is None else predictor.tag_words(words[i:end], docs[i:end])
+        for tagged in tagged_all:
             labels.append([label for label, _ in tagged])
             confidences.append([c for _, c in tagged])
+        i = end
         if on_progress is not None:
-            on_progress(min(i + chunk, len(words)), len(words))
+            on_progress(i, len(words))
     return labels, confidences
 
 
@@ -91,7 +102,9 @@ def evaluate(
     predictor: _Tags, sentences: Sequence[Sentence], chunk: int = 512, on_progress: Callable[[int, int], None] | None = None
 ) -> Evaluation:
     """Tag ``sentences`` with ``predictor`` and evaluate against their gold tags."""
-    pred, conf = tag_sentences(predictor, [s.words for s in sentences], chunk, on_progress)
+    tagger = getattr(predictor, "tagger", None)
+    context = bool(getattr(getattr(tagger, "config", None), "doc_context", False))  # sentences read within their documents
+    pred, conf = tag_sentences(predictor, [s.words for s in sentences], chunk, on_progress, [s.doc for s in sentences] if context else None)
     return evaluate_predictions(sentences, pred, conf)
 
 

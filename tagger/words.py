@@ -5,7 +5,7 @@ same splitter as prediction: a span-annotated text is trained on the words it is
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -27,6 +27,9 @@ def is_word(text: str) -> bool:
     >>> is_word("Paris"), is_word(" \\n"), is_word("\\u200b")
     (True, False, False)
     """
+    first = text[:1]
+    if first.isprintable() and first and not first.isspace():  # nearly every word: no scan
+        return True
     return any(c.isprintable() and not c.isspace() for c in text)
 
 
@@ -42,23 +45,33 @@ def split_words(text: str, language: str = "en") -> list[Offsets]:
     return [(t.text, t.idx, t.idx + len(t.text)) for t in _spacy_pipeline(language).tokenizer(text) if is_word(t.text)]
 
 
-def _group(tokens: Iterable[Any]) -> list[list[Any]]:
-    """spaCy tokens of a sentencized Doc -> sentences of word tokens; a token holding a blank line
-    (two newlines) also ends a sentence (headlines, list items)."""
-    out: list[list[Any]] = []
-    current: list[Any] = []
-    for t in tokens:
-        if t.is_sent_start and current:
+def _group(texts: Sequence[str], starts: Sequence[bool]) -> list[list[int]]:
+    """Token texts and sentence starts (spaCy's sentencizer) -> sentences as indices of the word
+    tokens; a token holding a blank line (two newlines) also ends a sentence (headlines, list items).
+
+    >>> _group(["Hi", ".", "\\n\\n", "Bye", "Next"], [True, False, False, False, True])
+    [[0, 1], [3], [4]]
+    """
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i, (t, start) in enumerate(zip(texts, starts)):
+        if start and current:
             out.append(current)
             current = []
-        if is_word(t.text):
-            current.append(t)
-        elif t.text.count("\n") >= 2 and current:
+        if is_word(t):
+            current.append(i)
+        elif t.count("\n") >= 2 and current:
             out.append(current)
             current = []
     if current:
         out.append(current)
     return out
+
+
+def _starts(doc: Any) -> list[bool]:
+    from spacy.attrs import SENT_START
+
+    return [int(x) == 1 for x in doc.to_array([SENT_START])]  # per token; reading the array spares spaCy Token objects
 
 
 def split_sentences(text: str, language: str = "en") -> list[list[Offsets]]:
@@ -68,8 +81,13 @@ def split_sentences(text: str, language: str = "en") -> list[list[Offsets]]:
     >>> [[w for w, _, _ in s] for s in split_sentences("Merkel met Macron. They spoke.\\n\\nPARIS 1996")]
     [['Merkel', 'met', 'Macron', '.'], ['They', 'spoke', '.'], ['PARIS', '1996']]
     """
+    from spacy.attrs import IDX, LENGTH, SENT_START
+
     doc = _spacy_pipeline(language)(text)
-    return [[(t.text, t.idx, t.idx + len(t.text)) for t in sent] for sent in _group(doc)]
+    rows = doc.to_array([IDX, LENGTH, SENT_START]).tolist()
+    spans = [(int(i), int(i) + int(n)) for i, n, _ in rows]
+    groups = _group([text[a:b] for a, b in spans], [int(s) == 1 for _, _, s in rows])
+    return [[(text[spans[k][0]:spans[k][1]], spans[k][0], spans[k][1]) for k in g] for g in groups]
 
 
 def sentence_groups(tokens: Sequence[str], language: str = "en") -> list[list[int]]:
@@ -85,5 +103,6 @@ def sentence_groups(tokens: Sequence[str], language: str = "en") -> list[list[in
     keep = [i for i, t in enumerate(tokens) if t]  # spaCy refuses empty words
     if not keep:
         return []
-    doc = nlp.get_pipe("sentencizer")(Doc(nlp.vocab, words=[tokens[i] for i in keep]))
-    return [[keep[t.i] for t in sent] for sent in _group(doc)]
+    texts = [tokens[i] for i in keep]
+    doc = nlp.get_pipe("sentencizer")(Doc(nlp.vocab, words=texts))
+    return [[keep[k] for k in g] for g in _group(texts, _starts(doc))]

@@ -59,11 +59,12 @@ def start_training(page, train_file: Path, epochs: int, batch: int) -> None:
 
 
 def tag_choices(page) -> list[str]:
+    """The Tag tab's model choices (the selected one first lines up with a ✓ mark, dropped here)."""
     page.get_by_role("tab", name="Tag").click()
     page.locator("#model-select input").click()
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
-    return [o.strip() for o in options]
+    return [o.replace("✓", "").strip() for o in options]
 
 
 def test_app_browser_job_survives_closing_the_page(browser, tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
@@ -91,10 +92,11 @@ def test_app_browser_job_survives_closing_the_page(browser, tiny_base: Path, tin
         assert "micro avg" in again.locator("#scores-table").inner_text()
 
         again.get_by_role("tab", name="Runs").click()
-        again.locator("#runs-table").get_by_text(job.id).first.wait_for()
+        wait_for(lambda: job.id in again.locator("#runs-table").inner_text(), 30, what="the run in the Runs table")
         assert "big.conll (400 sentences)" in again.locator("#runs-table").inner_text()
         again.screenshot(path=str(ARTIFACTS / "app-runs.png"), full_page=True)
         assert job.id in tag_choices(again)
+        assert again.locator("#model-select input").input_value() == job.id  # the new model is the Tag tab's choice
     finally:
         context.close()
         app.close()
@@ -121,7 +123,7 @@ def test_app_browser_private_runs_are_private(browser, tiny_base: Path, tiny_tag
 
         page.locator("#train-status").get_by_text("Done in").wait_for()
         page.get_by_role("tab", name="Runs").click()
-        page.locator("#runs-table").get_by_text(job.id).first.wait_for()
+        wait_for(lambda: job.id in page.locator("#runs-table").inner_text(), 30, what="the run in the Runs table")
         assert job.id in tag_choices(page)
 
         other.reload()

@@ -115,11 +115,12 @@ def test_app_evaluate_browser_dev_analysis_opens_from_a_run(app, page) -> None:
     page.locator("#eval-summary").get_by_text(re.compile(r"the dev set of trained-")).wait_for()
     assert page.get_by_role("tab", name="Evaluate", selected=True).is_visible()
     assert "micro avg" in page.locator("#eval-scores").inner_text()
-    name = re.search(r"the dev set of (trained-\S+)", page.locator("#eval-summary").inner_text()).group(1)
+    name = re.search(r"the dev set of (trained-[\w-]+)", page.locator("#eval-summary").inner_text()).group(1)
     page.screenshot(path=str(ARTIFACTS / "app-evaluate-run.png"), full_page=True)
     # the same from the Runs tab, for the picked run
     page.get_by_role("tab", name="Runs").click()
-    page.locator("#runs-table").get_by_text(name).wait_for()
+    page.locator("#run-evaluate").wait_for()
+    page.wait_for_function("n => document.querySelector('#run-select input').value === n", arg=name)  # the new run is picked
     page.locator("#run-evaluate").click()
     assert page.get_by_role("tab", name="Evaluate", selected=True).is_visible()
     page.locator("#eval-summary").get_by_text(f"the dev set of {name}").wait_for()

@@ -64,13 +64,18 @@ def start_long_job(app, client, tmp_path: Path):
     job = client.submit(handle_file(str(big)), handle_file(str(DEV_FILE)), s["base_label"], s["head"], s["epochs"], s["lr"],
                         s["batch_size"], s["max_length"], s["label_column"], api_name="/train")
     wait_for(lambda: any(re.search(r"step \d", o[0] or "") for o in job.outputs()), 300, what="training steps")
-    train_job = app.ctx.jobs.current
-    assert train_job is not None and not train_job.finished and train_job.worker.alive()
+    from demo.owners import identify
+
+    job_id, token = job.outputs()[-1][6:8]
+    train_job = app.ctx.jobs.get(job_id, identify(token).owner)
+    assert not train_job.finished and train_job.worker.alive()
+    train_job.token = token  # for stop_job
     return job, train_job
 
 
 def stop_job(app, job, train_job, before: set[str]) -> None:
-    job.cancel()
+    """Cancel the job (through /cancel: a client that stops listening leaves a job running)."""
+    make_client(app.url).predict(train_job.id, train_job.token, api_name="/cancel")
     wait_for(lambda: not train_job.worker.alive(), 60, what="the worker to stop")
     wait_for(lambda: app_model_dirs(app) == before, 30, what="clean-up of the unfinished model")
     assert train_job.state == "cancelled"
@@ -126,14 +131,15 @@ def test_app_load_full_queue_gives_clear_message(tiny_base: Path, tiny_tagger: P
     from gradio_client import handle_file
     from gradio_client.utils import QueueError, Status
 
-    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=2)
+    # train_queue=0: one /train stream at a time (the running job's); more /train requests wait in Gradio's queue
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=2, train_queue=0)
     try:
         client = make_client(app.url, tmp_path / "downloads")
         expected = answer(client.predict(SENTENCE, "tiny", api_name="/tag"))
         before = app_model_dirs(app)
         job, train_job = start_long_job(app, client, tmp_path)
-        # one job at a time: two more training requests (other sessions: Gradio's cancel stops every
-        # event of a session's endpoint) wait, and fill the queue (max_size=2)
+        # one job at a time and none waiting in the training queue: two more training requests (other
+        # sessions: Gradio's cancel stops every event of a session's endpoint) wait in Gradio's queue and fill it
         s = TINY_TRAIN
         waiting = [
             make_client(app.url, tmp_path / "downloads").submit(handle_file(str(TRAIN_FILE)), None, s["base_label"], s["head"], s["epochs"], s["lr"], s["batch_size"],

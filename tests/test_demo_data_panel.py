@@ -121,3 +121,34 @@ def test_demo_data_panel_api_parameters_kept(ctx: AppContext) -> None:
     # the new parameters are optional for API clients (gradio_client refuses a call that omits a required one)
     optional = {p["parameter_name"]: p["parameter_has_default"] for ep in ("/data_report", "/train") for p in info[ep]["parameters"]}
     assert optional["files"] and optional["data_format"] and optional["label_names"] and optional["train_files"]
+
+
+def test_demo_data_panel_dev_file_in_another_format(ctx: AppContext, tmp_path: Path) -> None:
+    conll = tmp_path / "dev.conll"
+    conll.write_text("Tom B-PER\nslept O\n\nOslo B-LOC\n")
+    report, picker, _ = data_panel.inspect(ctx, None, str(conll), -1, [str(R / "doccano.jsonl")])
+    assert "dev file **dev.conll**: 2 sentences" in report and picker.value == -1
+
+
+def test_demo_data_panel_several_files_train_in_the_worker(ctx: AppContext) -> None:
+    """Start with two training files of two formats: they reach the worker as one zip and train as one data set."""
+    import json
+    from types import SimpleNamespace
+
+    from support import wait_for
+
+    s = TINY_TRAIN
+    request = SimpleNamespace(username=None)
+    files = [str(R / "doccano.jsonl"), str(R / "labelstudio.json")]
+    shown = train_tab.start(ctx, None, str(R / "doccano_entities.jsonl"), s["base_label"], s["head"], 1, s["lr"], s["batch_size"],
+                            s["max_length"], -1, "", request, files, "auto", "")
+    token = shown[7]
+    wait_for(lambda: train_tab.status(ctx, "", token, request)["state"] in ("done", "failed"), 300, what="the job")
+    state = train_tab.status(ctx, "", token, request)
+    assert state["state"] == "done", state.get("error")
+    name = train_tab.poll(ctx, token, None, request)[5]
+    from demo.owners import identify
+
+    meta = json.loads((ctx.registry.get(name, identify(token).owner).path / "tagger.json").read_text())
+    assert meta["data_report"]["sources"] == ["doccano.jsonl (doccano, 9 sentences)", "labelstudio.json (labelstudio, 3 sentences)"]
+    assert meta["config"]["data_format"] == "auto"

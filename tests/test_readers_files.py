@@ -112,3 +112,14 @@ def test_readers_files_dev_labels_missing_from_train() -> None:
     dev = read_files([R / "doccano.jsonl"])  # dev in another format: fine, but its labels are not in train
     with pytest.raises(TrainingError, match="dev data has labels the training data lacks: LOC, ORG, PER"):
         label_list(train.sentences, dev.sentences)
+
+
+def test_readers_files_detect_by_content_not_name(tmp_path: Path) -> None:
+    text = tmp_path / "data.iob"
+    text.write_text("x O\ny B-PER\n")  # "x " is a valid zlib header: the content must still inflate to count as .spacy
+    assert read_file(text).report.format == "conll"
+    spacy_file = tmp_path / "export.bin"
+    from tagger.convert import write
+
+    write(read_file(R / "doccano_old.jsonl").sentences, "spacy", spacy_file)
+    assert read_file(spacy_file).report.format == "spacy"

@@ -245,3 +245,4 @@ def test_runs_private_by_default_on_a_space_only(monkeypatch: pytest.MonkeyPatch
     monkeypatch.delenv("TAGGER_PRIVATE_RUNS", raising=False)
     settings = AppSettings.from_env()
     assert settings.private_runs and settings.train_parallel == 2 and settings.train_queue == 7
+

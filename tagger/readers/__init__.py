@@ -7,6 +7,7 @@ with the report fields it knows. The format is detected from the content (and th
 from __future__ import annotations
 
 import json
+import zlib
 from pathlib import Path
 
 from ..errors import DataError
@@ -46,12 +47,20 @@ def canonical(fmt: str | None) -> str:
     name = (fmt or "auto").strip().lower()
     name = ALIASES.get(name, name)
     if name not in FORMATS:
-        raise DataError("--format", None, f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
+        raise DataError("format", None, f"unknown format {fmt!r}; expected one of: {', '.join(FORMATS)}")
     return name
 
 
 def _is_zlib(head: bytes) -> bool:
-    return len(head) > 1 and head[0] == 0x78 and (head[0] * 256 + head[1]) % 31 == 0
+    """Whether bytes start a zlib stream (a DocBin is one); text that happens to start with a valid
+    zlib header ("x " ...) does not inflate."""
+    if len(head) < 2 or head[0] != 0x78 or (head[0] * 256 + head[1]) % 31:
+        return False
+    try:
+        zlib.decompressobj().decompress(head[:4096])
+    except zlib.error:
+        return False
+    return True
 
 
 def detect(path: Path, head: bytes) -> str:
@@ -63,11 +72,11 @@ def detect(path: Path, head: bytes) -> str:
         return "parquet"
     if suffix == ".arrow" or head.startswith((b"ARROW1", b"\xff\xff\xff\xff")):
         return "arrow"
-    if suffix == ".spacy" or (_is_zlib(head) and suffix not in (".txt", ".conll", ".jsonl", ".json", ".csv", ".tsv")):
+    if suffix == ".spacy" or _is_zlib(head):
         return "spacy"
     for magic, what in _MAGIC.items():
         if head.startswith(magic):
-            raise DataError(path, None, f"this is {what}, not a data file; expected CoNLL, CoNLL-U, JSON(L), CSV, Parquet or .spacy")
+            raise DataError(path, None, f"this is {what}, not a text file; expected CoNLL, CoNLL-U, JSON(L), CSV, Parquet or .spacy")
     if b"\x00" in head:
         raise DataError(path, None, "this is a binary file (NUL bytes); expected CoNLL columns, CoNLL-U, JSON(L) or CSV text")
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
