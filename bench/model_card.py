@@ -33,14 +33,14 @@ def robustness_section(default_rows: list[dict[str, Any]], grids: list[dict[str,
     ``default_rows``: ``bench/bench_robustness.py --json`` output; ``grids``: ``bench/robustness_grid.py``
     ``results.json`` files; ``timing``: CPU training/tagging speeds."""
     def cells(r: dict[str, Any]) -> str:
-        return " | ".join(f"{r[k].get(v, float('nan')):.2f}" for k in ("dev", "test") for v in ("published", "lower", "upper", "alone"))
+        return " | ".join(f"{r[k][v]:.2f}" if v in r[k] else "-" for k in ("dev", "test") for v in ("published", "lower", "upper", "alone"))
 
     def settings(ov: dict[str, Any]) -> str:
         parts = [ov.get("head", "casing")]
         aug = (ov.get("case_lower", 0.3), ov.get("case_upper", 0.2), ov.get("case_unknown", 0.1))
         parts.append("no casing aug." if not any(aug) else f"aug. {aug[0]}/{aug[1]}/{aug[2]}")
         if ov.get("doc_context"):
-            parts.append(f"context 64, dropout {ov.get('context_dropout', 0.3)}")
+            parts.append(f"context 64, dropout {ov.get('context_dropout', 0.0)}")  # runs before the field had none
         parts.append(f"{ov.get('epochs', 5)} ep.")
         if "head_lr" in ov:
             parts.append(f"head_lr {ov['head_lr']}")
@@ -55,7 +55,7 @@ def robustness_section(default_rows: list[dict[str, Any]], grids: list[dict[str,
     for r in default_rows:
         out.append(f"| {r['model']} (CPU) | {r.get('head', '')}, shipped | {cells(r)} |")
     for g in grids:
-        for r in g["results"]:
+        for r in sorted(g["results"], key=lambda r: r["name"]):
             if "error" not in r:
                 out.append(f"| {r['name']} | {settings(r['overrides'])} | {cells(r)} |")
     out.append("")
@@ -77,7 +77,7 @@ def robustness_section(default_rows: list[dict[str, Any]], grids: list[dict[str,
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("model")
+    ap.add_argument("model", nargs="?", help="the checkpoint (required unless --robustness)")
     ap.add_argument("--linear", help="the linear-head variant trained with the same settings, for comparison")
     ap.add_argument("--command", default="")
     ap.add_argument(
@@ -94,6 +94,8 @@ def main() -> None:
         timing = json.loads(Path(args.timing).read_text()) if args.timing else None
         print("\n".join(robustness_section(default_rows, grids, timing)))
         return
+    if not args.model:
+        ap.error("a model folder is required")
     meta = json.loads((Path(args.model) / "tagger.json").read_text())
     cfg, rep = meta["config"], meta["data_report"]
     size = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file()) / 1e6

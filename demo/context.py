@@ -130,7 +130,7 @@ class AppContext:
         self.jobs = TrainingQueue(
             self.runs, parallel=settings.train_parallel, max_waiting=settings.train_queue,
             per_owner=1 if settings.private_runs else None, prewarm=False, grace=settings.cancel_grace_s,
-            on_change=self.registry.forget_missing,
+            on_change=self.registry.forget_missing, threads=settings.worker_threads(),
         )
         self.browser_secret = browser_secret(self.runs.root)
         self.zip_dir = Path(tempfile.mkdtemp(prefix="bert-tagger-zips-"))

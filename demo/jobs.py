@@ -26,7 +26,8 @@ from tagger.errors import TaggerError
 
 log = logging.getLogger(__name__)
 _CTX = mp.get_context("spawn")
-STEP_EVENT_INTERVAL_S = 0.5  # the worker sends at most two step events a second
+STEP_EVENT_INTERVAL_S = 1.0  # the worker sends at most one step event a second (the loss plot's resolution)
+_THREAD_ENV = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 EXIT_GRACE_S = 30.0  # a worker that sent its result gets this long to exit before it is terminated
 
 
@@ -68,8 +69,13 @@ class IntervalLoss:
         return value
 
 
-def _worker_main(jobs_q: Any, events_q: Any, stop: Any, parent_pid: int, die_with_parent: bool = False) -> None:
+def _worker_main(jobs_q: Any, events_q: Any, stop: Any, parent_pid: int, die_with_parent: bool = False, threads: int = 0) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C in the app's terminal: the app stops us
+    for name in _THREAD_ENV:  # before torch is imported: the app's own value (1, for tagging) is not ours
+        if threads:
+            os.environ[name] = str(threads)
+        else:
+            os.environ.pop(name, None)
     if die_with_parent:
         _die_with_parent()
     if os.getppid() != parent_pid:
@@ -143,12 +149,12 @@ class _Worker:
     """``die_with_parent``: killed by the kernel when the thread that starts it ends (so start
     it from a thread that lives as long as the app)."""
 
-    def __init__(self, die_with_parent: bool = False) -> None:
+    def __init__(self, die_with_parent: bool = False, threads: int = 0) -> None:
         self.jobs_q = _CTX.Queue()
         self.events_q = _CTX.Queue()
         self.stop = _CTX.Event()
         self.process = _CTX.Process(
-            target=_worker_main, args=(self.jobs_q, self.events_q, self.stop, os.getpid(), die_with_parent),
+            target=_worker_main, args=(self.jobs_q, self.events_q, self.stop, os.getpid(), die_with_parent, threads),
             name="tagger-train-worker", daemon=True
         )
         self.process.start()

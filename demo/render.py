@@ -217,11 +217,12 @@ def scores_table_empty() -> pd.DataFrame:
 
 
 def scores_table(dev: dict[str, Any]) -> pd.DataFrame:
+    """Per-type and micro-averaged P/R/F1 in % with one decimal, and the support."""
     rows = [
-        [k, round(v["precision"], 2), round(v["recall"], 2), round(v["f1"], 2), int(v["support"])]
+        [k, round(v["precision"], 1), round(v["recall"], 1), round(v["f1"], 1), int(v["support"])]
         for k, v in sorted((dev.get("per_type") or {}).items())
     ]
-    rows.append(["micro avg", round(dev["precision"], 2), round(dev["recall"], 2), round(dev["f1"], 2),
+    rows.append(["micro avg", round(dev["precision"], 1), round(dev["recall"], 1), round(dev["f1"], 1),
                  sum(r[4] for r in rows)])
     return pd.DataFrame(rows, columns=SCORE_COLUMNS)
 

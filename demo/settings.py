@@ -113,6 +113,15 @@ class AppSettings:
     low_confidence: float = 0.6  # words below this score are flagged in the UI
     cancel_grace_s: float = 3.0  # after Cancel: cooperative stop window, then terminate, then kill
 
+    def worker_threads(self) -> int:
+        """Torch threads of each training worker: ``train_threads``, else the cores shared among
+        the jobs that run at once.
+
+        >>> AppSettings(train_threads=0, train_parallel=2).worker_threads() == max(1, (os.cpu_count() or 1) // 2)
+        True
+        """
+        return self.train_threads or max(1, (os.cpu_count() or 1) // self.train_parallel)
+
     @classmethod
     def from_env(cls, **overrides: object) -> AppSettings:
         models_dir, persistent = models_dir_default(dict(os.environ))

@@ -10,7 +10,6 @@ returns the training event (``app.py`` hangs the Tag tab's refresh on it). Publi
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,7 +97,7 @@ def prepare(ctx: AppContext, train_file: Any, dev_file: Any, base_label: Any, he
         base=base, head=base_head or (head if head in HEADS else TrainConfig.head), epochs=as_int(epochs, "epochs"),
         lr=as_float(lr, "learning rate"), batch_size=as_int(batch_size, "batch size"),
         max_length=as_int(max_length, "max length"), label_column=_column(label_column), data_format=fmt,
-        label_names=parse_label_list(names) or (), threads=ctx.settings.train_threads or os.cpu_count() or 1,
+        label_names=parse_label_list(names) or (), threads=ctx.settings.worker_threads(),
     )
     return preflight(config, paths, str(dev_file) if dev_file else None)
 
@@ -154,7 +153,7 @@ def follow(ctx: AppContext, job: Job, who: Caller, progress: Any) -> Any:
             if job.finished:
                 break
             yield (*job_outputs(ctx, job, who.owner, snap), job.id, who.token)
-        time.sleep(0.5)
+        time.sleep(1.0)  # events come once a second; waking more often would only take CPU from the job
     if job.state == FAILED:
         raise TrainingError(f"Training failed: {job.error}")
     yield (*job_outputs(ctx, job, who.owner), job.id, who.token)

@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 
 QUEUED, RUNNING, DONE, CANCELLED, FAILED = "queued", "running", "done", "cancelled", "failed"
 ACTIVE = (QUEUED, RUNNING)
-TICK_S = 0.2  # how often the dispatcher reads worker events
+TICK_S = 0.5  # how often the dispatcher reads worker events (they come once a second)
 KEEP_FINISHED = 200  # finished jobs remembered (their progress, for a page opened later)
 SPARE_RETRY_S = 60.0  # a spare that died is not restarted sooner than this
 RESTARTED = "The app restarted during this job, so it was lost and no model was written; start it again."
@@ -125,6 +125,7 @@ class TrainingQueue:
         prewarm: bool = True,
         grace: float = 3.0,
         on_change: Callable[[], None] | None = None,
+        threads: int = 0,
     ) -> None:
         self.store = store
         self.parallel = max(1, parallel)
@@ -132,6 +133,7 @@ class TrainingQueue:
         self.per_owner = per_owner
         self.prewarm_enabled = prewarm
         self.grace = grace
+        self.threads = threads  # torch threads of a worker (0: torch's default)
         self.on_change = on_change or (lambda: None)  # runs were added or removed
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._waiting: deque[Job] = deque()
@@ -341,7 +343,7 @@ class TrainingQueue:
     def _start(self, job: Job) -> None:
         worker, self._spare = self._spare, None
         if worker is None or not worker.alive():
-            worker = _Worker(die_with_parent=True)
+            worker = _Worker(die_with_parent=True, threads=self.threads)
         worker.jobs_q.put(job.spec)
         job.worker, job.state, job.started = worker, RUNNING, time.time()
         job.view.status = ev.STARTING
@@ -360,7 +362,7 @@ class TrainingQueue:
             self._spare, self._spare_failed_at = None, time.monotonic()
         now = time.monotonic()
         if now - self._idle_since >= 1.0 and now - self._spare_failed_at >= SPARE_RETRY_S:
-            self._spare = _Worker(die_with_parent=True)
+            self._spare = _Worker(die_with_parent=True, threads=self.threads)
 
     def _ended(self, job: Job) -> None:
         worker = job.worker
