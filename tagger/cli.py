@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--context-tokens", type=int, default=TrainConfig.context_tokens, help="context sub-tokens on each side")
     t.add_argument("--context-dropout", type=float, default=TrainConfig.context_dropout,
                    help="share of training documents read sentence by sentence anyway (lone sentences stay well tagged)")
+    t.add_argument("--decode", choices=("argmax", "viterbi"), default=TrainConfig.decode,
+                   help="viterbi: the best well-formed IOB2 sequence instead of each word's most likely label (recorded in the model)")
     t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
     t.add_argument("--test", nargs="+", help="also score these files and store the result in the checkpoint")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
@@ -104,6 +106,7 @@ def _train(args: argparse.Namespace) -> None:
         precision=args.precision, attention_dropout=args.attention_dropout,
         case_lower=args.case_augment[0], case_upper=args.case_augment[1], case_unknown=args.case_augment[2],
         doc_context=args.doc_context, context_tokens=args.context_tokens, context_dropout=args.context_dropout,
+        decode=args.decode,
     )
     def on_event(event: TrainEvent) -> None:
         if event.kind == "epoch" and event.dev is not None:

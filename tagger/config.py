@@ -22,6 +22,7 @@ _BEFORE_FIELD: dict[str, Any] = {
     "case_unknown": 0.0,
     "doc_context": False,  # sentence-only windows
     "context_dropout": 0.0,
+    "decode": "argmax",
     "precision": "fp32",  # trained without mixed precision
 }
 
@@ -67,6 +68,8 @@ class TrainConfig:
     # share of training documents read sentence by sentence anyway (seeded), so that a lone sentence
     # (one typed into the Tag tab) is tagged as well as one inside a document
     context_dropout: float = 0.3
+    # "argmax": each word's most likely label; "viterbi": the best well-formed IOB2 sequence (tagger.decode)
+    decode: str = "argmax"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label_names", tuple(self.label_names))  # a list when read back from JSON
@@ -93,6 +96,7 @@ class TrainConfig:
               f"{self.case_lower}/{self.case_upper}/{self.case_unknown}")),
             (1 <= self.context_tokens <= 1024, f"context_tokens must be 1..1024, got {self.context_tokens}"),
             (0 <= self.context_dropout <= 1, f"context_dropout must be in [0, 1], got {self.context_dropout}"),
+            (self.decode in ("argmax", "viterbi"), f"decode must be 'argmax' or 'viterbi', got {self.decode!r}"),
             (bool(self.base.strip()), "base must name a model"),
         ]
         for ok, message in checks:

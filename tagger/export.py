@@ -79,7 +79,7 @@ def load_folded_config(path: str | Path) -> Any:
     return BertConfig.from_dict(values)
 
 
-def write_files(folder: Path, head: str, folded: bool, n_classes: int) -> None:
+def write_files(folder: Path, head: str, folded: bool, n_classes: int, decode: str = "argmax") -> None:
     """Config, tokenizer config, tokenizer code and README of a saved checkpoint."""
     if folded:
         cfg_path = folder / "config.json"
@@ -106,7 +106,12 @@ def write_files(folder: Path, head: str, folded: bool, n_classes: int) -> None:
             "or train with --head linear for a checkpoint that is exact in the pipeline",
             stacklevel=3,
         )
-    (folder / README_FILE).write_text(readme(head, folded), encoding="utf-8")
+    text = readme(head, folded)
+    if decode == "viterbi":
+        text += ("\n**Decoding.** This tagger decodes with IOB2 constraints (Viterbi, `tagger.decode`); `transformers.pipeline` "
+                 "takes each token's most likely label instead, so the two differ where that sequence is ill-formed "
+                 "(an `I-X` after `O` or another type). Train with `--decode argmax` for labels identical to the pipeline.\n")
+    (folder / README_FILE).write_text(text, encoding="utf-8")
 
 
 def readme(head: str, folded: bool) -> str:

@@ -238,7 +238,7 @@ def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False, files: 
         meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels,
                     casing_in=export.CASING_IN_TYPES if folded else CASING_FILE if extra else None)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        export.write_files(tmp, tagger.model.head, folded, N_CASE_CLASSES)
+        export.write_files(tmp, tagger.model.head, folded, N_CASE_CLASSES, tagger.config.decode)
         for name, text in (files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
         kept = out / DEV_DATA_FILE

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from .decode import transitions, viterbi
 from .errors import InputError
 from .features import iter_batches, make_features
 from .meta import MAX_TEXT_CHARS
@@ -123,6 +124,8 @@ class Predictor:
             docs=[docs[i] for i in nonempty] if context else None, context=context,
         )
         labels = self.labels
+        constraints = transitions(labels) if cfg.decode == "viterbi" else None
+        logps: dict[int, np.ndarray] = {i: np.zeros((len(sentences[i]), len(labels)), np.float32) for i in nonempty} if constraints else {}
         with torch.inference_mode():
             for group, batch in iter_batches(feats, self.batch_size, self.pad_id):
                 logits = self.model(
@@ -140,13 +143,19 @@ class Predictor:
                 # max softmax probability = 1 / sum(exp(logit - max logit))
                 score = 1.0 / np.exp(picked - picked.max(-1, keepdims=True)).sum(-1)
                 idx_l, score_l = idx.tolist(), score.tolist()
+                logp = picked - picked.max(-1, keepdims=True) - np.log(np.exp(picked - picked.max(-1, keepdims=True)).sum(-1, keepdims=True)) if constraints else None
                 k = 0
                 for f in group:
                     for s, words in f.owned():
                         sent = out[nonempty[s]]
                         for w in words:
                             sent[w] = (labels[idx_l[k]], score_l[k])
+                            if logp is not None:
+                                logps[nonempty[s]][w] = logp[k]
                             k += 1
+        for i, lp in logps.items():  # constrained decoding: the best well-formed sequence per sentence
+            assert constraints is not None
+            out[i] = [(labels[j], float(np.exp(lp[w, j]))) for w, j in enumerate(viterbi(lp, *constraints))]
         return out
 
     def predict(self, text: str, language: str | None = None) -> Prediction:

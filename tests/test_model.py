@@ -243,8 +243,7 @@ def test_model_pipeline_gives_our_word_labels_for_every_head(head: str, tiny_tag
     ours = Predictor(load_tagger(folder, device="cpu"))
     sentences = SENTENCES + OTHER + [["BERLIN", "and", "paris", "welcome", "Angela", "MERKEL", "2024"]]
     for words, tags in zip(sentences, ours.tag_words(sentences)):
-        text, starts = " ".join(words), []
-        for w in words:
-            starts.append(sum(len(x) + 1 for x in words[: len(starts)]))
+        text = " ".join(words)
+        starts = [sum(len(x) + 1 for x in words[:i]) for i in range(len(words))]
         at = {tok["start"]: tok["entity"] for tok in nlp(text)}
         assert [at.get(st, "O") for st in starts] == [label for label, _ in tags], text
