@@ -7,6 +7,8 @@ API clients pass the token ``/train`` returned in that same parameter. A Hugging
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,7 +42,15 @@ def init_owner(ctx: AppContext, stored: Any, request: gr.Request) -> tuple[str, 
     return who.token, who.token
 
 
+def oauth_available() -> bool:
+    """Hugging Face OAuth is configured (Spaces set ``OAUTH_CLIENT_ID`` with ``hf_oauth: true``) and
+    Gradio's OAuth extra is installed (``gradio[oauth]``, which such Spaces install)."""
+    return bool(os.environ.get("OAUTH_CLIENT_ID")) and importlib.util.find_spec("authlib") is not None
+
+
 def build(ctx: AppContext) -> Identity:
+    if oauth_available():  # a Space with `hf_oauth: true`: runs can belong to the login instead
+        gr.LoginButton()
     state = gr.BrowserState("", storage_key=STORAGE_KEY, secret=ctx.browser_secret)
     token = gr.Textbox("", visible=False, label="Owner token", elem_id="owner-token")
     return Identity(state, token)

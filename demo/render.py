@@ -250,7 +250,7 @@ def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
     ...                  "labels": ["O", "B-PER", "I-PER"], "epochs": 3, "best_epoch": 2, "dev_f1": 91.26,
     ...                  "seconds": 75.2, "device": "cuda:0", "precision": "bf16"}])
     >>> t.values.tolist()
-    [['r1', '2025-01-02 10:00', 'a.conll (1,200 sentences)', 'PER', '2 of 3', '91.3', '1 min 15 s', 'cuda:0 (bf16)']]
+    [['r1', '2025-01-02 10:00', 'a.conll (1,200 sentences)', 'PER', 'best 2 of 3', '91.3', '1 min 15 s', 'cuda:0 (bf16)']]
     >>> list(runs_table([]).columns) == RUN_COLUMNS
     True
     """
@@ -259,7 +259,7 @@ def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
         data = r.get("train_file") or "?"
         if r.get("sentences"):
             data += f" ({r['sentences']:,} sentences)"
-        epochs = f"{r['best_epoch']} of {r['epochs']}" if r.get("best_epoch") and r.get("epochs") else str(r.get("epochs") or "")
+        epochs = f"best {r['best_epoch']} of {r['epochs']}" if r.get("best_epoch") and r.get("epochs") else str(r.get("epochs") or "")
         f1 = f"{r['dev_f1']:.1f}" if isinstance(r.get("dev_f1"), int | float) else "–"
         device = r.get("device") or "cpu"
         if r.get("precision") and r["precision"] != "fp32":

@@ -87,7 +87,7 @@ def build(ctx: AppContext) -> RunsTab:
         refresh = gr.Button("↻", scale=0, min_width=48)
     table = gr.Dataframe(render.runs_table([]), label="Runs", interactive=False, max_height=400, elem_id="runs-table")
     with gr.Row():
-        picker = gr.Dropdown(choices=[], value=None, label="Run", scale=3, elem_id="run-select")
+        picker = gr.Dropdown(choices=[], value=None, label="Run", scale=3, allow_custom_value=True, elem_id="run-select")  # choices are per caller
         use_btn = gr.Button("Use in Tag tab", elem_id="run-use")
         download_btn = gr.Button("Download zip", elem_id="run-download")
         delete_btn = gr.Button("Delete", variant="stop", elem_id="run-delete")

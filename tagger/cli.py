@@ -12,7 +12,7 @@ from . import readers
 from .cli_data import add_data_options, add_report_and_convert, run_convert, run_report
 from .cli_data import read as read_data
 from .config import DEFAULT_BASE, HEADS, TrainConfig
-from .device import PRECISIONS
+from .device import PRECISIONS, launched, resolve_device
 from .errors import TaggerError
 from .meta import default_model_path
 from .readers.base import parse_label_list
@@ -112,6 +112,8 @@ def _train(args: argparse.Namespace) -> None:
         if event.kind == "epoch" and event.dev is not None:
             tqdm.write(f"epoch {event.epoch:.0f}: loss {event.loss:.4f}, dev F1 {event.dev['f1']:.2f}")
 
+    if not launched():  # a device asked for by name that is not there: say so before reading any data
+        resolve_device(config.device, config.precision)
     checked = preflight(config, args.train, args.dev)  # the checks the UI runs too, before any model loads
     print(checked.summary, file=sys.stderr)
     data = checked.data

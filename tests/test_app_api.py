@@ -162,6 +162,18 @@ def test_app_train_then_tag_with_new_model(app, client, tmp_path: Path) -> None:
 
     out = pipeline("token-classification", model=str(tmp_path / name), device="cpu")(SENTENCE)
     assert isinstance(out, list)
+    # the Runs endpoints: download, rename (the display name; the folder keeps its id), delete
+    token = job.outputs()[-1][7]
+    assert Path(client.predict(name, token, api_name="/download")).name == f"{name}.zip"
+    assert client.predict(name, "filings NER", token, api_name="/rename") == "Renamed to **filings NER**."
+    assert "filings NER" in {m["name"] for m in client.predict(token, api_name="/models")}
+    assert (app.ctx.settings.app_models_dir / name).is_dir()
+    from gradio_client.exceptions import AppError
+
+    with pytest.raises(AppError, match="Only the owner of 'filings NER' can delete it"):
+        client.predict("filings NER", "o" * 32, api_name="/delete")  # runs are shared here, but not to delete
+    assert client.predict("filings NER", token, api_name="/delete") == "Deleted **filings NER**."
+    assert not (app.ctx.settings.app_models_dir / name).exists()
 
 
 @pytest.mark.parametrize(

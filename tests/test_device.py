@@ -120,11 +120,13 @@ def _train_tiny(base: Path, out: Path, **changes) -> dict:
     from tagger.train import train
 
     sents = two_sentences() * 2
-    cfg = TrainConfig(base=str(base), head="linear", epochs=3, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0,
-                      max_length=64, **changes)
+    settings = {"epochs": 3, **changes}  # the GPU test trains longer
+    cfg = TrainConfig(base=str(base), head="linear", lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0,
+                      max_length=64, **settings)
     result = train(cfg, sents, sents[:2], out)
     meta = json.loads((out / "tagger.json").read_text())
-    assert [h["epoch"] for h in meta["history"]] == [1, 2, 3] and len(result.history) == 3
+    epochs = list(range(1, settings["epochs"] + 1))
+    assert [h["epoch"] for h in meta["history"]] == epochs and len(result.history) == len(epochs)
     return meta
 
 
@@ -178,3 +180,21 @@ def test_device_gpu_training_and_tagging(tiny_base: Path, tmp_path: Path, precis
 def test_device_gpu_then_cpu_in_one_process(tiny_base: Path, tmp_path: Path) -> None:
     assert _train_tiny(tiny_base, tmp_path / "a")["device"].startswith("cuda")
     assert _train_tiny(tiny_base, tmp_path / "b", device="cpu")["device"] == "cpu"
+
+
+@pytest.mark.unit
+def test_device_cli_takes_device_and_names_a_missing_one(tiny_tagger: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from support import DEV_FILE
+
+    from tagger.cli import main
+
+    assert main(["evaluate", "--data", str(DEV_FILE), "--model", str(tiny_tagger), "--device", "cpu", "--json"]) == 0
+    assert "f1" in json.loads(capsys.readouterr().out)
+    assert main(["evaluate", "--data", str(DEV_FILE), "--model", str(tiny_tagger), "--device", "gpu"]) == 2
+    assert "device must be one of auto, cpu, cuda, cuda:N, mps; got 'gpu'" in capsys.readouterr().err
+    if not torch.cuda.is_available():
+        args = ["train", "--train", str(DEV_FILE), "--base", str(tiny_tagger), "--head", "linear", "--device", "cuda",
+                "--out", str(tmp_path / "m")]
+        assert main(args) == 2
+        assert "device 'cuda' asked for, but CUDA is not available" in capsys.readouterr().err
+        assert not (tmp_path / "m").exists()
