@@ -38,7 +38,7 @@ from .settings import AppSettings
 TITLE = "BERT tagger"
 INTRO = f"""# {TITLE}
 Tag named entities (or any token labels) with a fine-tuned BERT-style model, or fine-tune your own
-on a CoNLL / JSONL file. Texts up to {MAX_TEXT_CHARS:,} characters."""
+on your labeled data (CoNLL, CoNLL-U, doccano / Prodigy / Label Studio exports, `datasets` files, spaCy, CSV). Texts up to {MAX_TEXT_CHARS:,} characters."""
 
 __all__ = ["AppContext", "build_app"]
 

@@ -44,7 +44,7 @@ PAGE_SIZE = 5
 KEEP_DOWNLOADS = 6  # evaluations whose download files are kept (older ones are removed)
 SORTS = [("most errors", "errors"), ("lowest confidence", "confidence"), ("data order", "order")]
 KINDS = [(view.KIND_NAMES[k], k) for k in ERROR_KINDS if k != "correct"]
-UPLOAD_HINT = "Upload a labeled file (CoNLL columns or JSONL, as for training), pick a model, and press Evaluate."
+UPLOAD_HINT = "Upload a labeled file (any format the Fine-tune tab reads: CoNLL, CoNLL-U, span JSONL, Label Studio, datasets exports, spaCy, CSV), pick a model, and press Evaluate."
 NO_COMPARE = "no comparison"
 
 
@@ -286,7 +286,7 @@ class EvaluateTab:
 def _input_section(ctx: AppContext) -> tuple[Any, ...]:
     names = ctx.registry.names()
     with gr.Row():
-        data_file = gr.File(label="Labeled file (CoNLL columns or JSONL)", file_count="single", type="filepath",
+        data_file = gr.File(label="Labeled file (any supported format)", file_count="single", type="filepath",
                             elem_id="eval-file")
         with gr.Column():
             with gr.Row():

@@ -122,5 +122,5 @@ def test_app_evaluate_browser_dev_analysis_opens_from_a_run(app, page) -> None:
     page.locator("#run-evaluate").wait_for()
     page.wait_for_function("n => document.querySelector('#run-select input').value === n", arg=name)  # the new run is picked
     page.locator("#run-evaluate").click()
-    assert page.get_by_role("tab", name="Evaluate", selected=True).is_visible()
+    page.get_by_role("tab", name="Evaluate", selected=True).wait_for()  # the tab switch is its own (unqueued) event
     page.locator("#eval-summary").get_by_text(f"the dev set of {name}").wait_for()
