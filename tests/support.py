@@ -109,3 +109,21 @@ def app_model_dirs(app: RunningApp) -> set[str]:
     """Everything in the app-trained models folder (model folders and any temp leftovers)."""
     folder = app.ctx.settings.app_models_dir
     return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+
+# ------------------------------------------------------------------ the real browser (Debian's chromium)
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+ARTIFACTS = REPO / "test-artifacts"
+TIMEOUT_MS = 180_000  # generous: the CI machine may be busy
+BROWSER_MARKS = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
+
+
+def launch_chromium() -> Any:
+    """A generator for a module-scoped ``browser`` fixture: Playwright driving Debian's chromium."""
+    pw = pytest.importorskip("playwright.sync_api")
+    with pw.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield b
+        b.close()

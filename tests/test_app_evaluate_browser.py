@@ -8,15 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from support import DEV_FILE, REPO, TRAIN_FILE, start_app
+from support import ARTIFACTS, BROWSER_MARKS, DEV_FILE, TIMEOUT_MS, TRAIN_FILE, launch_chromium, start_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
-ARTIFACTS = REPO / "test-artifacts"
-TIMEOUT_MS = 180_000  # generous: the machine may be busy
-
-pytestmark = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium")]
+pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
@@ -28,11 +22,7 @@ def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFac
 
 @pytest.fixture(scope="module")
 def browser():
-    pw = pytest.importorskip("playwright.sync_api")
-    with pw.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        yield b
-        b.close()
+    yield from launch_chromium()
 
 
 @pytest.fixture
