@@ -18,6 +18,7 @@ computed from them (``f1_pipeline_grouped``), differ from ours even where every 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import time
@@ -135,6 +136,8 @@ def main() -> None:
     ap.add_argument("--skip-f1", action="store_true", help="only the pipeline agreement")
     ap.add_argument("--json", default="", help="also write the results to this file")
     ap.add_argument("--pipeline-device", type=int, default=-1, help="transformers device for the pipeline (-1: CPU, 0: first GPU)")
+    ap.add_argument("--decodes", nargs="+", choices=("argmax", "viterbi"), default=[],
+                    help="also score each model with these decodings (F1 only; default: the model's own decoding only)")
     a = ap.parse_args()
     from tagger.model import load_tagger
 
@@ -145,17 +148,26 @@ def main() -> None:
         row: dict[str, Any] = {"model": m}
         if not a.skip_f1:
             tagger = load_tagger(m)
-            row["head"], row["doc_context"] = tagger.model.head, tagger.config.doc_context
+            row["head"], row["doc_context"], row["decode"] = tagger.model.head, tagger.config.doc_context, tagger.config.decoding
             row.update({k: {v: s[v] for v in (*VARIANTS, "alone")} for k, s in score_variants(tagger, {"dev": dev, "test": test}).items()})
         if a.pipeline_sentences:
             row["pipeline"] = pipeline_agreement(m, test[: a.pipeline_sentences], a.pipeline_device)
         rows.append(row)
         print(json.dumps(row), flush=True)
-    print("\n| model | head | dev | test as published | test lower | test UPPER | test, sentences alone | pipeline = ours (words: type / IOB) | F1 pipeline / ours |")
-    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
+        for d in (d for d in a.decodes if not a.skip_f1 and d != row["decode"]):  # the same weights, decoded otherwise
+            other = dataclasses.replace(tagger, config=tagger.config.replace(decode=d))
+            extra: dict[str, Any] = {"model": m, "head": row["head"], "doc_context": row["doc_context"], "decode": d}
+            extra.update({k: {v: s[v] for v in (*VARIANTS, "alone")} for k, s in score_variants(other, {"dev": dev, "test": test}).items()})
+            rows.append(extra)
+            print(json.dumps(extra), flush=True)
+    print("\n| model | head | decoding | dev | dev lower | dev UPPER | test as published | test lower | test UPPER | test, sentences alone "
+          "| pipeline = ours (words: type / IOB) | F1 pipeline / ours |")
+    print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |")
     for r in rows:
         p = r.get("pipeline", {})
-        print(f"| {r['model']} | {r.get('head', p.get('head', ''))} | {r.get('dev', {}).get('published', '')} | "
+        dev_r = r.get("dev", {})
+        print(f"| {r['model']} | {r.get('head', p.get('head', ''))} | {r.get('decode', '')} | {dev_r.get('published', '')} | "
+              f"{dev_r.get('lower', '')} | {dev_r.get('upper', '')} | "
               f"{r.get('test', {}).get('published', '')} | {r.get('test', {}).get('lower', '')} | {r.get('test', {}).get('upper', '')} | "
               f"{r.get('test', {}).get('alone', '')} | "
               f"{p.get('agreement', '')}% / {p.get('agreement_iob', '')}% | {p.get('f1_pipeline_tokens', '')} / {p.get('f1_ours', '')} |")

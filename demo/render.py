@@ -140,13 +140,15 @@ def model_summary(summary: dict[str, Any]) -> str:
     types = model_types(labels)
     report = summary.get("data_report") or {}
     trained_on = f" · trained on {md(report.get('file'))} ({report.get('sentences', 0):,} sentences)" if report else ""
+    # a refit (keep="last") trained on its dev data: its dev F1 is no held-out measure
+    refit = " (trained on: refit on train + dev)" if config.get("keep") == "last" else ""
     source = {"default": "shipped default", "trained": "trained in this app", "run": "trained in this app",
               "folder": "model folder"}.get(summary.get("source", ""), "")
     return (
         f"**{md(summary.get('name', ''))}** ({source}) · base `{md(config.get('base', '?'))}` · head {md(config.get('head', '?'))}"
         f"{trained_on}  \n"
         f"labels ({len(types)}): {md(', '.join(types)) or '–'}  \n"
-        f"dev F1 **{_f1(summary.get('dev'))}** · test F1 **{_f1(summary.get('test'))}**"
+        f"dev F1 **{_f1(summary.get('dev'))}**{refit} · test F1 **{_f1(summary.get('test'))}**"
     )
 
 

@@ -172,6 +172,8 @@ def job_outputs(ctx: AppContext, job: Job, owner: str | None, snap: dict[str, An
         if run is not None:
             zip_path, name = str(ctx.zip_for(run)), run.name
     status = render.md(snap["status"]) if job.state == FAILED else snap["status"]
+    if snap.get("settings") and not job.finished:  # a page opened again mid-job shows what it runs
+        status += f"  \n<small>Job {render.md(job.name)}: {render.md(snap['settings'])}</small>"
     return status, render.loss_frame(snap["loss"]), render.f1_frame(snap["dev_f1"]), scores, zip_path, name
 
 
@@ -284,7 +286,7 @@ def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
             base = gr.Dropdown(choices=bases, value=first_base, label="Start from", allow_custom_value=True,
                                info="a base encoder, or the default tagger when the labels match")
             head = gr.Radio(list(HEADS), value=TrainConfig.head, label="Head",
-                            info="casing adds a word-shape embedding; linear is plain BertForTokenClassification")
+                            info="casing (default) adds a word-shape embedding and IOB2-constrained decoding (load its zip with trust_remote_code=True); linear is plain BertForTokenClassification")
         with gr.Row():
             epochs = named(gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs"))
             lr = named(gr.Number(value=TrainConfig.lr, label="Learning rate", minimum=1e-6, maximum=1e-2))

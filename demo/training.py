@@ -68,6 +68,7 @@ class Job:
         self.version = 0  # bumped on every change: a poller redraws only when it moved
         self.worker: _Worker | None = None
         self.cancel_requested = False
+        self.settings = ""  # what it was started with, one line (events.job_settings)
 
     @property
     def finished(self) -> bool:
@@ -149,6 +150,7 @@ class TrainingQueue:
             job = Job(str(record.get("id", "")), record.get("owner"), {}, int((record.get("config") or {}).get("epochs", 1)),
                       float(record.get("created") or time.time()))
             job.state, job.error = FAILED, RESTARTED
+            job.settings = ev.job_settings(record.get("config") or {}, record.get("train_file"), record.get("dev_file"))
             self._jobs[job.id] = job
         self._thread = threading.Thread(target=self._loop, name="tagger-train-dispatch", daemon=True)
         self._thread.start()
@@ -179,6 +181,7 @@ class TrainingQueue:
         spec = {"config": config, "train": copies["train"], "dev": copies["dev"], "out": str(path), "name": run_id,
                 "meta": {"run": run}}
         job = Job(run_id, owner, spec, int(config.get("epochs", 1)), created)
+        job.settings = ev.job_settings(config, train_name, dev_name)
         with self._lock:
             try:
                 self._check_room(owner)  # again: another submit may have taken the last place meanwhile
@@ -239,6 +242,7 @@ class TrainingQueue:
                 "position": position,
                 "waiting": waiting,
                 "status": job.status_line(position, waiting),
+                "settings": job.settings,
                 "progress": round(job.view.progress, 4),
                 "epochs": job.epochs,
                 "loss": [list(p) for p in job.view.loss],

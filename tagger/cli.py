@@ -11,7 +11,7 @@ from pathlib import Path
 from . import readers
 from .cli_data import add_data_options, add_report_and_convert, run_convert, run_report
 from .cli_data import read as read_data
-from .config import DEFAULT_BASE, HEADS, TrainConfig
+from .config import DECODES, DEFAULT_BASE, HEADS, TrainConfig
 from .device import PRECISIONS, launched, resolve_device
 from .errors import TaggerError
 from .meta import default_model_path
@@ -59,8 +59,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--context-tokens", type=int, default=TrainConfig.context_tokens, help="context sub-tokens on each side")
     t.add_argument("--context-dropout", type=float, default=TrainConfig.context_dropout,
                    help="share of training documents read sentence by sentence anyway (lone sentences stay well tagged)")
-    t.add_argument("--decode", choices=("argmax", "viterbi"), default=TrainConfig.decode,
-                   help="viterbi: the best well-formed IOB2 sequence instead of each word's most likely label (recorded in the model)")
+    t.add_argument("--decode", choices=DECODES, default=TrainConfig.decode,
+                   help="viterbi: the best well-formed IOB2 sequence instead of each word's most likely label; auto (default): viterbi for the casing head, argmax for linear (recorded in the model)")
+    t.add_argument("--keep", choices=("best", "last"), default=TrainConfig.keep,
+                   help="which epoch to save: best dev F1, or the last (a refit on train+dev with a fixed epoch count)")
     t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
     t.add_argument("--test", nargs="+", help="also score these files and store the result in the checkpoint")
     t.add_argument("--out", required=True, help="checkpoint folder to write")
@@ -107,6 +109,7 @@ def _train(args: argparse.Namespace) -> None:
         case_lower=args.case_augment[0], case_upper=args.case_augment[1], case_unknown=args.case_augment[2],
         doc_context=args.doc_context, context_tokens=args.context_tokens, context_dropout=args.context_dropout,
         decode=args.decode,
+        keep=args.keep,
     )
     def on_event(event: TrainEvent) -> None:
         if event.kind == "epoch" and event.dev is not None:

@@ -6,7 +6,10 @@ adds one learned vector per *token type* there, so at save time the casing embed
 into a resized token-type embedding (row ``c`` = the base's type-0 row + the casing row ``c``),
 and the checkpoint ships a tokenizer that emits each token's word-shape class as its
 ``token_type_ids``, computed from the original-case text (``tagger_casing.py``, loaded with
-``trust_remote_code=True``). The encoder then computes exactly what our model computes. The
+``trust_remote_code=True``). The encoder then computes exactly what our model computes.
+The rows are stored twice: type ``c + N`` (same vector) marks the first token of a word, so
+that a tagger that decodes with IOB2 constraints (``decode="viterbi"``) does the same inside
+the shipped model class, over the same words, and the pipeline's argmax reads its labels. The
 checkpoint's ``model_type`` is custom, so loading it without ``trust_remote_code=True`` fails
 with transformers' own message instead of silently running without the casing signal.
 
@@ -21,6 +24,7 @@ CoNLL files); for "Merkel's" the pipeline's "'s" is Title-cased, ours lowercase.
 
 from __future__ import annotations
 
+import inspect
 import json
 import warnings
 from pathlib import Path
@@ -58,7 +62,8 @@ def folded_state(model: Any) -> dict[str, torch.Tensor]:
     assert emb is not None and model.casing is not None
     key = next(k for k, v in model.hf.state_dict(keep_vars=True).items() if v is emb.weight)
     rows = emb.weight.detach()[0] + model.casing.weight.detach()  # row c: type 0 + shape c
-    return {**{k: v.detach() for k, v in model.hf.state_dict().items()}, key: rows}
+    # rows N..2N-1 repeat them: the tokenizer adds N at the first token of each word (word starts)
+    return {**{k: v.detach() for k, v in model.hf.state_dict().items()}, key: torch.cat([rows, rows])}
 
 
 def unfold(model: Any) -> None:
@@ -86,7 +91,9 @@ def write_files(folder: Path, head: str, folded: bool, n_classes: int, decode: s
         cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
         cfg.update(
             model_type=MODEL_TYPE,
-            type_vocab_size=n_classes,
+            type_vocab_size=2 * n_classes,
+            tagger_shapes=n_classes,  # token type = shape, + tagger_shapes at a word's first token
+            tagger_decode=decode,  # "viterbi": the model class decodes with IOB2 constraints
             architectures=["TaggerCasingForTokenClassification"],
             auto_map={
                 "AutoConfig": f"{REMOTE_FILE[:-3]}.TaggerCasingConfig",
@@ -98,7 +105,7 @@ def write_files(folder: Path, head: str, folded: bool, n_classes: int, decode: s
         tok = json.loads(tok_path.read_text(encoding="utf-8"))
         tok.update(tokenizer_class="TaggerCasingTokenizer", auto_map={"AutoTokenizer": [None, f"{REMOTE_FILE[:-3]}.TaggerCasingTokenizer"]})
         tok_path.write_text(json.dumps(tok, indent=2), encoding="utf-8")
-        (folder / REMOTE_FILE).write_text(REMOTE_CODE, encoding="utf-8")
+        (folder / REMOTE_FILE).write_text(remote_code(n_classes), encoding="utf-8")
     elif head != "linear":
         warnings.warn(
             f"this {head!r} tagger cannot be folded into a standard checkpoint: transformers.pipeline will load "
@@ -107,7 +114,12 @@ def write_files(folder: Path, head: str, folded: bool, n_classes: int, decode: s
             stacklevel=3,
         )
     text = readme(head, folded)
-    if decode == "viterbi":
+    if decode == "viterbi" and folded:
+        text += ("\n**Decoding.** This tagger decodes with IOB2 constraints (Viterbi, `tagger.decode`): the model class in "
+                 f"`{REMOTE_FILE}` does the same over the words' first tokens and raises the chosen label to the top of "
+                 "each word's logits, so the pipeline's labels stay identical (its scores there are not probabilities of "
+                 "the constrained sequence).\n")
+    elif decode == "viterbi":
         text += ("\n**Decoding.** This tagger decodes with IOB2 constraints (Viterbi, `tagger.decode`); `transformers.pipeline` "
                  "takes each token's most likely label instead, so the two differ where that sequence is ill-formed "
                  "(an `I-X` after `O` or another type). Train with `--decode argmax` for labels identical to the pipeline.\n")
@@ -142,15 +154,29 @@ def readme(head: str, folded: bool) -> str:
     return f"# BERT tagger checkpoint\n\nSaved by the bert-tagger project; `tagger.json` holds its training config and scores.\n\n{how}"
 
 
+def remote_code(n_classes: int) -> str:
+    """The checkpoint's ``tagger_casing.py``: the template below, with the shape count and the
+    constrained decoder of :mod:`tagger.decode` (one source, so the two cannot drift apart)."""
+    from . import decode
+
+    functions = "\n\n".join(inspect.getsource(f) for f in (decode.transitions, decode.viterbi))
+    return REMOTE_CODE.replace("__SHAPES__", str(n_classes)).replace("__DECODE__", functions)
+
+
 REMOTE_CODE = '''"""Tokenizer and model classes for a bert-tagger checkpoint with the casing head (load with
 trust_remote_code=True). The tokenizer emits each token's word-shape class (of the
 whitespace-separated chunk of the original text it sits in, or of the word given with
-is_split_into_words=True) as token_type_ids; the model is a plain BertForTokenClassification
-whose token-type embedding holds one row per word-shape class."""
+is_split_into_words=True) as token_type_ids, plus SHAPES at the first token of each word; the
+model is a BertForTokenClassification whose token-type embedding holds each word-shape row twice
+and which, when config.tagger_decode is "viterbi", picks the best IOB2-well-formed label
+sequence over the words' first tokens (as the bert-tagger Predictor does) and raises each
+chosen label to the top of that token's logits."""
 
 import bisect
 import re
+from collections.abc import Sequence
 
+import numpy as np
 from transformers import BertConfig, BertForTokenClassification
 
 try:
@@ -159,6 +185,10 @@ except ImportError:  # pragma: no cover
     from transformers import BertTokenizer as _BertTokenizer
 
 _CHUNK = re.compile(r"\\S+")
+SHAPES = __SHAPES__
+
+
+__DECODE__
 
 
 def casing_class(word):
@@ -185,6 +215,37 @@ class TaggerCasingConfig(BertConfig):
 class TaggerCasingForTokenClassification(BertForTokenClassification):
     config_class = TaggerCasingConfig
 
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, **kwargs):
+        out = super().forward(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids,
+                              labels=labels, **kwargs)
+        if labels is None and token_type_ids is not None and getattr(self.config, "tagger_decode", "argmax") == "viterbi":
+            if isinstance(out, tuple):  # return_dict=False
+                return (_constrained(out[0], token_type_ids >= SHAPES, self.config.id2label), *out[1:])
+            out.logits = _constrained(out.logits, token_type_ids >= SHAPES, self.config.id2label)
+        return out
+
+
+def _constrained(logits, starts, id2label):
+    """Logits whose argmax at each word's first token is the best well-formed IOB2 sequence."""
+    labels = [id2label[i] for i in range(logits.shape[-1])]
+    rules = transitions(labels)
+    if rules is None:
+        return logits
+    out = logits.clone()
+    values = logits.detach().float().cpu().numpy()
+    for b in range(values.shape[0]):
+        pos = starts[b].nonzero().flatten().tolist()
+        if not pos:
+            continue
+        picked = values[b, pos]
+        shifted = picked - picked.max(-1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(-1, keepdims=True))
+        for p, j in zip(pos, viterbi(logp, *rules)):
+            row = out[b, p]
+            if int(row.argmax()) != j:
+                row[j] = row.max() + 1.0
+    return out
+
 
 class TaggerCasingTokenizer(_BertTokenizer):
     def __call__(self, text=None, text_pair=None, *args, **kwargs):
@@ -204,14 +265,19 @@ class TaggerCasingTokenizer(_BertTokenizer):
             wids = enc.word_ids(i)
             if split:
                 shapes = [casing_class(w) for w in t]
-                types.append([0 if w is None else shapes[w] for w in wids])
+                types.append([0 if w is None else shapes[w] + SHAPES * (w != wids[j - 1] if j else 1)
+                              for j, w in enumerate(wids)])
                 continue
             chunks = [(m.start(), m.end(), casing_class(m.group())) for m in _CHUNK.finditer(t)]
             starts = [c[0] for c in chunks]
-            row = []
-            for w, (s, e) in zip(wids, offs):
+            row, last = [], -1
+            for w, (s, _e) in zip(wids, offs):
                 k = bisect.bisect_right(starts, s) - 1
-                row.append(0 if w is None or k < 0 or s >= chunks[k][1] else chunks[k][2])
+                if w is None or k < 0 or s >= chunks[k][1]:
+                    row.append(0)
+                else:  # the chunk's first token (the pipeline's word start) carries + SHAPES
+                    row.append(chunks[k][2] + SHAPES * (k != last))
+                    last = k
             types.append(row)
         enc["token_type_ids"] = types if batched else types[0]
         if not want_offsets:

@@ -157,10 +157,13 @@ def _load_model(name: str, use_safetensors: bool | None = None, config: Any = No
     architectures). ``overrides`` set config fields (labels, dropout); a given ``config`` (a
     BERT config for a checkpoint whose casing travels as token types) is used as it is."""
     if config is not None:
+        model = bert.load_local(name, config) if Path(name).is_dir() else None
+        if model is not None:
+            return model
+        # only now: importing transformers' BERT modelling code takes seconds (the default's cold start)
         from transformers import BertForTokenClassification
 
-        model = bert.load_local(name, config) if Path(name).is_dir() else None
-        return model if model is not None else BertForTokenClassification.from_pretrained(name, config=config, dtype=torch.float32)
+        return BertForTokenClassification.from_pretrained(name, config=config, dtype=torch.float32)
     config = AutoConfig.from_pretrained(name, trust_remote_code=False, **overrides)
     if Path(name).is_dir():
         model = bert.load_local(name, config)
@@ -238,7 +241,7 @@ def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False, files: 
         meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels,
                     casing_in=export.CASING_IN_TYPES if folded else CASING_FILE if extra else None)
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
-        export.write_files(tmp, tagger.model.head, folded, N_CASE_CLASSES, tagger.config.decode)
+        export.write_files(tmp, tagger.model.head, folded, N_CASE_CLASSES, tagger.config.decoding)
         for name, text in (files or {}).items():
             (tmp / name).write_text(text, encoding="utf-8")
         kept = out / DEV_DATA_FILE

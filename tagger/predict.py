@@ -124,7 +124,7 @@ class Predictor:
             docs=[docs[i] for i in nonempty] if context else None, context=context,
         )
         labels = self.labels
-        constraints = transitions(labels) if cfg.decode == "viterbi" else None
+        constraints = transitions(labels) if cfg.decoding == "viterbi" else None
         logps: dict[int, np.ndarray] = {i: np.zeros((len(sentences[i]), len(labels)), np.float32) for i in nonempty} if constraints else {}
         with torch.inference_mode():
             for group, batch in iter_batches(feats, self.batch_size, self.pad_id):

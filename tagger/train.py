@@ -110,8 +110,8 @@ def train(
     progress: bool = False,
     extra_meta: dict[str, Any] | None = None,
 ) -> TrainResult:
-    """Fine-tune ``config.base`` on ``train_data``, keep the epoch with the best dev F1,
-    save it atomically to ``out_dir``. Raises TrainingCancelled / TrainingError.
+    """Fine-tune ``config.base`` on ``train_data``, keep the epoch with the best dev F1 (or the
+    last, ``config.keep``), save it atomically to ``out_dir``. Raises TrainingCancelled / TrainingError.
     ``extra_meta`` goes into the checkpoint's ``tagger.json`` as is (the app's run record)."""
     t0 = time.perf_counter()
     emit = callback or (lambda event: None)
@@ -198,7 +198,7 @@ def train(
             raise TrainingError("out of memory scoring the dev data; lower the max length") from None
         history.append({"epoch": epoch + 1, "loss": loss_sum / max(loss_n, 1), "dev_f1": dev["f1"], "dev_precision": dev.get("precision"),
                         "dev_recall": dev.get("recall"), "seconds": round(time.perf_counter() - t0, 1)})
-        if dev["f1"] > best_f1:
+        if (dev["f1"] > best_f1) if config.keep == "best" else epoch + 1 == config.epochs:
             best_f1, best_epoch = dev["f1"], epoch + 1
             best_state = {k: v.detach().clone() for k, v in raw.state_dict().items()}
             best_dev = dev

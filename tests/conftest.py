@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
-from support import DEFAULT_MODEL, FIXTURES, REPO, SHARED_DATA, needs_default, needs_shared, two_sentences
+from support import (
+    DEFAULT_MODEL,
+    FIXTURES,
+    REPO,
+    SHARED_DATA,
+    launch_chromium,
+    needs_default,
+    needs_shared,
+    train_tiny,
+    two_sentences,
+)
 
 # The helpers live in support.py; these names stay importable from conftest for older tests.
 __all__ = ["DEFAULT_MODEL", "FIXTURES", "REPO", "SHARED_DATA", "needs_default", "needs_shared", "two_sentences"]
@@ -44,16 +55,13 @@ def tiny_base(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_tagger(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny tagger overfit on two sentences (PER/LOC), saved as a checkpoint folder."""
-    from tagger.config import TrainConfig
-    from tagger.data import Sentence
-    from tagger.train import train
+    return train_tiny(tiny_base, tmp_path_factory.mktemp("tiny-tagger") / "model", "linear")
 
-    sents = two_sentences()
-    out = tmp_path_factory.mktemp("tiny-tagger") / "model"
-    cfg = TrainConfig(base=str(tiny_base), head="linear", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64,
-                      case_lower=0.0, case_upper=0.0, case_unknown=0.0, doc_context=False)  # overfit exactly, sentence by sentence
-    train(cfg, sents, [Sentence(list(s.words), list(s.tags)) for s in sents], out)
-    return out
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    """Playwright driving Debian's chromium (browser tests only; skips without it)."""
+    yield from launch_chromium()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,7 +7,8 @@ import os
 import shutil
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,32 @@ def start_app(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -
     return RunningApp(f"http://127.0.0.1:{port}/", blocks, ctx, settings.models_dirs[0])
 
 
+def running_app(factory: pytest.TempPathFactory, name: str, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -> Any:
+    """A generator for a module-scoped ``app`` fixture: :func:`start_app` in a fresh folder, closed after."""
+    running = start_app(factory.mktemp(name), tiny_base, tiny_tagger, **overrides)
+    yield running
+    running.close()
+
+
+def app_client(app: RunningApp, factory: pytest.TempPathFactory) -> Any:
+    """A gradio_client for ``app`` that downloads into a fresh folder."""
+    from gradio_client import Client
+
+    return Client(app.url, verbose=False, download_files=str(factory.mktemp("downloads")))
+
+
+def train_tiny(base: Path, out: Path, head: str) -> Path:
+    """A tiny tagger overfit on :func:`two_sentences` (PER/LOC), saved at ``out``: exactly, sentence
+    by sentence (no casing augmentation, no document context)."""
+    from tagger.config import TrainConfig
+    from tagger.train import train
+
+    cfg = TrainConfig(base=str(base), head=head, epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64,
+                      case_lower=0.0, case_upper=0.0, case_unknown=0.0, doc_context=False)
+    train(cfg, two_sentences(), two_sentences(), out)
+    return out
+
+
 def wait_for(predicate: Callable[[], Any], timeout: float, interval: float = 0.2, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -127,3 +154,17 @@ def launch_chromium() -> Any:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()
+
+
+@contextmanager
+def browser_page(browser: Any, url: str, height: int = 1000) -> Iterator[Any]:
+    """A page of a fresh browser context at ``url`` (1280 wide), with the tests' timeout."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    context = browser.new_context(viewport={"width": 1280, "height": height})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(url)
+        yield page
+    finally:
+        context.close()

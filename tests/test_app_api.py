@@ -13,7 +13,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support import DEV_FILE, REPO, TINY_TRAIN, TRAIN_FILE, app_model_dirs, needs_default, start_app, wait_for
+from support import (
+    DEV_FILE,
+    REPO,
+    TINY_TRAIN,
+    TRAIN_FILE,
+    app_client,
+    app_model_dirs,
+    needs_default,
+    running_app,
+    start_app,
+    wait_for,
+)
 
 pytestmark = pytest.mark.app
 SENTENCE = "Angela Merkel visited Paris today."
@@ -21,16 +32,12 @@ SENTENCE = "Angela Merkel visited Paris today."
 
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
-    running = start_app(tmp_path_factory.mktemp("app"), tiny_base, tiny_tagger)
-    yield running
-    running.close()
+    yield from running_app(tmp_path_factory, "app", tiny_base, tiny_tagger)
 
 
 @pytest.fixture(scope="module")
 def client(app, tmp_path_factory: pytest.TempPathFactory):
-    from gradio_client import Client
-
-    return Client(app.url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+    return app_client(app, tmp_path_factory)
 
 
 def train_args(train: Path = TRAIN_FILE, dev: Path | None = DEV_FILE, **changes):

@@ -10,33 +10,21 @@ import re
 from pathlib import Path
 
 import pytest
-from support import ARTIFACTS, BROWSER_MARKS, TIMEOUT_MS, TRAIN_FILE, launch_chromium, start_app, wait_for
+from support import ARTIFACTS, BROWSER_MARKS, TRAIN_FILE, browser_page, running_app, wait_for
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
-    running = start_app(tmp_path_factory.mktemp("browser-app"), tiny_base, tiny_tagger)
-    yield running
-    running.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
+    yield from running_app(tmp_path_factory, "browser-app", tiny_base, tiny_tagger)
 
 
 @pytest.fixture
 def page(app, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    pg.goto(app.url)
-    pg.locator("#tag-text textarea").wait_for()
-    yield pg
-    context.close()
+    with browser_page(browser, app.url) as pg:
+        pg.locator("#tag-text textarea").wait_for()
+        yield pg
 
 
 def tag(page, text: str) -> None:

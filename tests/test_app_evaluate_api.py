@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from support import start_app
+from support import app_client, running_app
 
 from tagger.analysis import ERROR_KINDS
 
@@ -20,16 +20,12 @@ ERRORS_TEXT = (
 
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
-    running = start_app(tmp_path_factory.mktemp("evaluate-app"), tiny_base, tiny_tagger, default_model=None)
-    yield running
-    running.close()
+    yield from running_app(tmp_path_factory, "evaluate-app", tiny_base, tiny_tagger, default_model=None)
 
 
 @pytest.fixture(scope="module")
 def client(app, tmp_path_factory: pytest.TempPathFactory):
-    from gradio_client import Client
-
-    return Client(app.url, verbose=False, download_files=str(tmp_path_factory.mktemp("downloads")))
+    return app_client(app, tmp_path_factory)
 
 
 def test_app_evaluate_api_returns_scores_errors_and_files(client, tmp_path: Path) -> None:

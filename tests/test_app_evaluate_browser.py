@@ -8,34 +8,22 @@ import re
 from pathlib import Path
 
 import pytest
-from support import ARTIFACTS, BROWSER_MARKS, DEV_FILE, TIMEOUT_MS, TRAIN_FILE, launch_chromium, start_app
+from support import ARTIFACTS, BROWSER_MARKS, DEV_FILE, TRAIN_FILE, browser_page, running_app
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
-    running = start_app(tmp_path_factory.mktemp("evaluate-browser-app"), tiny_base, tiny_tagger, default_model=None)
-    yield running
-    running.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    yield from launch_chromium()
+    yield from running_app(tmp_path_factory, "evaluate-browser-app", tiny_base, tiny_tagger, default_model=None)
 
 
 @pytest.fixture
 def page(app, browser):
-    ARTIFACTS.mkdir(exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 1200})
-    pg = context.new_page()
-    pg.set_default_timeout(TIMEOUT_MS)
-    pg.goto(app.url)
-    pg.get_by_role("tab", name="Evaluate").click()
-    pg.locator("#eval-button").wait_for()
-    yield pg
-    context.close()
+    with browser_page(browser, app.url, height=1200) as pg:
+        pg.get_by_role("tab", name="Evaluate").click()
+        pg.locator("#eval-button").wait_for()
+        yield pg
 
 
 def visible_slots(page) -> int:

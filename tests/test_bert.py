@@ -9,7 +9,7 @@ import torch
 from conftest import DEFAULT_MODEL, needs_default
 from transformers import AutoConfig, BertForTokenClassification
 
-from tagger import bert
+from tagger import bert, export
 from tagger.model import _load_model, load_tagger, resolve_base
 
 
@@ -58,8 +58,10 @@ def test_bert_matches_transformers_on_the_packaged_minilm() -> None:
 
 @needs_default
 def test_bert_matches_transformers_on_the_default_tagger() -> None:
-    ours = bert.load_local(DEFAULT_MODEL, AutoConfig.from_pretrained(DEFAULT_MODEL))
-    theirs = BertForTokenClassification.from_pretrained(DEFAULT_MODEL, dtype=torch.float32)
+    # the default's casing travels as token types: its config is a BertConfig under a custom model_type
+    config = export.load_folded_config(DEFAULT_MODEL)
+    ours = bert.load_local(DEFAULT_MODEL, config)
+    theirs = BertForTokenClassification.from_pretrained(DEFAULT_MODEL, config=config, dtype=torch.float32)
     assert ours is not None
     for name, tensor in theirs.state_dict().items():  # the trained head is loaded, not re-initialised
         assert torch.equal(ours.state_dict()[name], tensor), name

@@ -61,7 +61,8 @@ def test_context_augmentation_is_seeded_and_only_in_training(tok, tiny_tagger: P
     shapes = {frozenset(f.case_ids[1:-1]) for f in feats}
     assert shapes == {frozenset({CASE_LOWER}), frozenset({CASE_UNKNOWN})}  # lowercased / hidden shapes
     # prediction never augments: the words' real shapes, whatever the tagger was trained with
-    trained_aug = dataclasses.replace(tagger, config=cfg)
+    # the same tagger, recorded as trained with augmentation (its head and decoding unchanged)
+    trained_aug = dataclasses.replace(tagger, config=tagger.config.replace(case_lower=0.5, case_upper=0.0, case_unknown=0.5, seed=1))
     pred_feats = make_features(tagger.tokenizer, [train[0].words], 64)
     assert pred_feats[0].case_ids[1:-1] != [CASE_LOWER] * 4 and CASE_UNKNOWN not in pred_feats[0].case_ids
     p1 = Predictor(trained_aug).tag_words([train[0].words] * 3)

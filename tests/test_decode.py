@@ -44,7 +44,7 @@ def test_decode_viterbi_is_well_formed_and_optimal_among_well_formed() -> None:
 
 def test_decode_predictor_uses_the_recorded_decoding(tiny_tagger: Path) -> None:
     tagger = load_tagger(tiny_tagger, device="cpu")
-    assert tagger.config.decode == "argmax"
+    assert tagger.config.decoding == "argmax"  # "auto" on the linear head
     vit = Predictor(dataclasses.replace(tagger, config=tagger.config.replace(decode="viterbi")))
     arg = Predictor(tagger)
     rng = random.Random(1)

@@ -68,3 +68,15 @@ def test_demo_tag_tab_model_selection_updates(ctx: AppContext) -> None:
     assert tag_tab.after_training(ctx, "", "tiny")[0].value == "tiny"
     entities, words = tag_tab.toggle_raw(True)
     assert entities.visible is False and words.visible is True
+
+
+@pytest.mark.unit
+def test_demo_tag_tab_model_summary_marks_a_refit_dev_score() -> None:
+    """A model refit on train + dev (keep="last", the shipped default) does not pass its dev F1 off as held out."""
+    from demo import render
+
+    base = {"name": "default", "source": "default", "labels": ["O", "B-PER", "I-PER"], "dev": {"f1": 99.6}, "test": {"f1": 90.0}}
+    refit = render.model_summary({**base, "config": {"head": "casing", "keep": "last"}})
+    plain = render.model_summary({**base, "config": {"head": "casing", "keep": "best"}})
+    assert "dev F1 **99.6** (trained on: refit on train + dev)" in refit and "test F1 **90.0**" in refit
+    assert "trained on: refit" not in plain

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import two_sentences
+from support import train_tiny, two_sentences
 
 from tagger import model as model_mod
 from tagger.align import N_CASE_CLASSES
@@ -28,14 +28,7 @@ OTHER = [["Paris", "visited", "John", "today"], ["Angela", "lives", "in", "Berli
 @pytest.fixture(scope="module")
 def casing_tagger(tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Like ``tiny_tagger`` but with the casing head."""
-    from tagger.train import train
-
-    sents = two_sentences()
-    out = tmp_path_factory.mktemp("tiny-casing") / "model"
-    cfg = TrainConfig(base=str(tiny_base), head="casing", epochs=40, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0, max_length=64,
-                      case_lower=0.0, case_upper=0.0, case_unknown=0.0, doc_context=False)  # overfit exactly, sentence by sentence
-    train(cfg, sents, two_sentences(), out)
-    return out
+    return train_tiny(tiny_base, tmp_path_factory.mktemp("tiny-casing") / "model", "casing")
 
 
 @pytest.fixture(params=["linear", "casing"])
@@ -247,3 +240,31 @@ def test_model_pipeline_gives_our_word_labels_for_every_head(head: str, tiny_tag
         starts = [sum(len(x) + 1 for x in words[:i]) for i in range(len(words))]
         at = {tok["start"]: tok["entity"] for tok in nlp(text)}
         assert [at.get(st, "O") for st in starts] == [label for label, _ in tags], text
+
+
+@pytest.mark.parametrize("decode", ["argmax", "viterbi"])
+def test_model_pipeline_decodes_like_the_predictor(decode: str, casing_tagger: Path, tmp_path: Path) -> None:
+    """A casing checkpoint's shipped model class decodes as the checkpoint says: with Viterbi,
+    the pipeline gives our repaired (well-formed) labels, including where argmax would not be."""
+    import random
+
+    from transformers import pipeline
+
+    tagger = load_tagger(casing_tagger, device="cpu")
+    folder = save_tagger(type(tagger)(tagger.model, tagger.tokenizer, tagger.config.replace(decode=decode), tagger.meta), tmp_path / "m")
+    assert json.loads((folder / "config.json").read_text())["tagger_decode"] == decode
+    rng = random.Random(1)
+    vocab = ["Angela", "Merkel", "visited", "Paris", "John", "lives", "in", "Berlin", "now", "BERLIN", "paris", "2024"]
+    sentences = [[rng.choice(vocab) for _ in range(rng.randint(1, 25))] for _ in range(40)]
+    nlp = pipeline("token-classification", model=str(folder), aggregation_strategy="none", device="cpu", trust_remote_code=True)
+    ours = Predictor(load_tagger(folder, device="cpu")).tag_words(sentences)
+    argmax = Predictor(load_tagger(casing_tagger, device="cpu").__class__(
+        tagger.model, tagger.tokenizer, tagger.config.replace(decode="argmax"), tagger.meta)).tag_words(sentences)
+    repaired = 0
+    for words, tags, plain in zip(sentences, ours, argmax):
+        text = " ".join(words)
+        starts = [sum(len(x) + 1 for x in words[:i]) for i in range(len(words))]
+        at = {tok["start"]: tok["entity"] for tok in nlp(text)}
+        assert [at.get(st, "O") for st in starts] == [label for label, _ in tags], text
+        repaired += [label for label, _ in tags] != [label for label, _ in plain]
+    assert (repaired > 0) == (decode == "viterbi")  # the random word salads do get repaired

@@ -113,11 +113,12 @@ def test_security_torch_load_uses_weights_only() -> None:
 
 
 def test_security_no_trust_remote_code_in_library_or_app() -> None:
-    """The library and the app never run a checkpoint's code. Only the export-parity test and bench load
-    a checkpoint this project has just written itself with trust_remote_code, as a user of the zip would."""
+    """The library and the app never run a checkpoint's code. Only the export-parity tests and bench load
+    a checkpoint this project has written itself (a test's, or the shipped default) with trust_remote_code,
+    as a user of the zip would."""
     assert scan(APP_FILES, remote_code_violations) == []
     outside = scan(python_files("."), remote_code_violations)
-    assert {line.split(":")[0] for line in outside} <= {"tests/test_model.py", "bench/bench_robustness.py"}
+    assert {line.split(":")[0] for line in outside} <= {"tests/test_model.py", "tests/test_default_model.py", "bench/bench_robustness.py"}
 
 
 def test_security_no_pickle_imports() -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO
 
-pytestmark = pytest.mark.slow
+pytestmark = pytest.mark.slow  # the torchrun test; the keep test is quick
 
 SCRIPT = """
 import sys
@@ -56,3 +56,26 @@ def test_train_data_parallel_with_two_processes(tiny_base: Path, tmp_path: Path)
     pred = Predictor.from_dir(out).predict("Angela Merkel visited Paris today.")
     assert [(e.text, e.label) for e in pred.entities] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
     assert sorted(p.name for p in out.parent.iterdir()) == ["job.py", "model", "ranks"]  # no temp folder left
+
+
+@pytest.mark.parametrize("keep", ["best", "last"])
+def test_train_keeps_the_best_or_the_last_epoch(keep: str, tiny_base: Path, tmp_path: Path) -> None:
+    """``keep="last"`` (a refit on train + dev) saves the final epoch whatever its dev score;
+    ``"best"`` the epoch with the best dev F1. The saved weights are that epoch's."""
+    from support import two_sentences
+
+    from tagger.config import TrainConfig
+    from tagger.model import load_tagger
+    from tagger.train import evaluate_tagger, train
+
+    sents = two_sentences()
+    cfg = TrainConfig(base=str(tiny_base), head="linear", epochs=4, lr=5e-3, head_lr=5e-3, batch_size=2, warmup_ratio=0.0,
+                      max_length=64, case_lower=0.0, case_upper=0.0, case_unknown=0.0, keep=keep)
+    result = train(cfg, sents, sents, tmp_path / "m")
+    f1s = [h["dev_f1"] for h in result.history]
+    assert result.best_epoch == (4 if keep == "last" else f1s.index(max(f1s)) + 1)
+    saved = load_tagger(tmp_path / "m", device="cpu")
+    assert saved.meta["best_epoch"] == result.best_epoch and saved.config.keep == keep
+    assert evaluate_tagger(saved, sents)["f1"] == pytest.approx(f1s[result.best_epoch - 1], abs=1e-6)
+    with pytest.raises(Exception, match="keep"):
+        TrainConfig(keep="first")
