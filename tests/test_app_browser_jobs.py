@@ -73,8 +73,6 @@ def test_app_browser_job_survives_closing_the_page(browser, tiny_base: Path, tin
         again.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/6 · step \d+|Done in")).first.wait_for()
         status = again.locator("#train-status").inner_text()
         assert "CPU" in status or "Done in" in status  # the device is in the status line
-        # mid-job, the page shows what the job runs (the form it was started from is gone)
-        assert "Done in" in status or "big.conll (10% held out as dev)" in status and "6 epochs" in status, status
         again.screenshot(path=str(ARTIFACTS / "app-train-reconnected.png"), full_page=True)
         again.locator("#train-status").get_by_text("Done in").wait_for()
         assert job.state == "done"
