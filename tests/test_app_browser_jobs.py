@@ -60,17 +60,18 @@ def test_app_browser_job_survives_closing_the_page(browser, tiny_base: Path, tin
     context = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
         page = open_page(context, app.url)
-        headers = [h.strip() for h in page.locator("#entity-table th").all_inner_texts() if h.strip()]
+        headers = wait_for(lambda: [h.strip() for h in page.locator("#entity-table th").all_inner_texts() if h.strip()], 60,
+                           what="the entity table's headers")  # rendered a moment after the page
         assert headers[:3] == ["entity", "type", "confidence"] and "1" not in headers, headers  # no placeholder headers
-        start_training(page, big, epochs=6, batch=4)
-        page.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/6 · step")).first.wait_for()
+        start_training(page, big, epochs=15, batch=4)  # long enough to be seen running on a fast machine
+        page.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/15 · step")).first.wait_for()
         job = app.ctx.jobs.active_jobs()[0]
         page.close()  # the tab is gone; the job is not
         assert not job.finished and job.worker.alive()
 
         again = open_page(context, app.url)  # reload / a new tab / the next day: the same browser
         again.get_by_role("tab", name="Fine-tune").click()
-        again.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/6 · step \d+|Done in")).first.wait_for()
+        again.locator("#train-status p").filter(has_text=re.compile(r"Epoch \d+/15 · step \d+|Done in")).first.wait_for()
         status = again.locator("#train-status").inner_text()
         assert "CPU" in status or "Done in" in status  # the device is in the status line
         again.screenshot(path=str(ARTIFACTS / "app-train-reconnected.png"), full_page=True)
