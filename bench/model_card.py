@@ -65,6 +65,12 @@ def main() -> None:
     cfg, rep = TrainConfig.from_dict(meta["config"]), meta["data_report"]
     size = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file()) / 1e6
     refit = cfg.keep == "last"
+    members = meta.get("averaged_from") or [{"seed": cfg.seed, "train_seconds": meta["train_seconds"], "history": meta["history"],
+                                              "best_epoch": meta["best_epoch"], "epochs": cfg.epochs, "keep": cfg.keep}]
+    averaged = len(members) > 1
+    minutes = [m["train_seconds"] / 60 for m in members]
+    took = (f"{minutes[0]:.1f} min" if not averaged else
+            f"{' + '.join(f'{x:.1f}' for x in minutes)} = {sum(minutes):.1f} min for the {len(members)} runs averaged")
     out = [
         "# Model card: the embedded default tagger (`models/default`)",
         "",
@@ -78,7 +84,7 @@ def main() -> None:
         "```",
         "",
         (f"Training wall time on this 2-core CPU (torch {version('torch')}, 2 threads): "
-         f"{meta['train_seconds'] / 60:.1f} min, train + per-epoch dev scoring + saving (target: under 90 min){args.time_note}. "
+         f"{took}, train + per-epoch dev scoring + saving (target: under 90 min){args.time_note}. "
          f"Checkpoint size on disk: {size:.1f} MB (fp16 safetensors)."),
         "",
         "## Data",
@@ -97,12 +103,21 @@ def main() -> None:
         "| --- | --- |",
     ]
     # through TrainConfig: fields newer than the checkpoint show the value it was trained with
-    out += [f"| {k} | {v if v is not None else 'the base model own value (0.1 for BERT)'} |" for k, v in cfg.to_dict().items()]
+    seeds = ", ".join(str(m["seed"]) for m in members) + (" (one run each, weights averaged)" if averaged else "")
+    out += [f"| {k} | {seeds if k == 'seed' else v if v is not None else 'the base model own value (0.1 for BERT)'} |"
+            for k, v in cfg.to_dict().items()]
+    out += [""]
+    if averaged:
+        out += [(f"**Weight averaging**: the shipped weights are the element-wise mean of {len(members)} runs of this recipe "
+                 "that differ only in the seed (`python -m tagger average`, tagger/average.py); one model of the same size "
+                 "and speed. Why: docs/ROBUSTNESS_SEARCH.md."), ""]
+    out += [f"Decoding: {cfg.decoding} (`decode={cfg.decode!r}`)."]
+    for m in members:
+        run = f"Seed {m['seed']}: kept epoch {m['best_epoch']} of {m['epochs']} ({m['keep']}). " if averaged else (
+            f"Kept epoch: {m['best_epoch']} of {m['epochs']} ({m['keep']}). ")
+        out += ["", run + "Epoch history: " + "; ".join(
+            f"epoch {h['epoch']}: loss {h['loss']:.4f}, dev F1 {h['dev_f1']:.2f}" for h in m["history"])]
     out += [
-        "",
-        f"Decoding: {cfg.decoding} (`decode={cfg.decode!r}`). Kept epoch: {meta['best_epoch']} of {cfg.epochs} ({cfg.keep}).",
-        "",
-        "Epoch history: " + "; ".join(f"epoch {h['epoch']}: loss {h['loss']:.4f}, dev F1 {h['dev_f1']:.2f}" for h in meta["history"]),
         "",
         "## Scores (entity-level, seqeval default mode, IOB2; the saved fp16 weights, decoded as shipped)",
         "",

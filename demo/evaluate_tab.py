@@ -127,7 +127,7 @@ def analyse_sentences(ctx: AppContext, sentences: list[Sentence], source: str, m
         compare_df = view.compare_table(c["per_type"], c["a"]["f1"], c["b"]["f1"])
         disagree_df = view.disagreement_table(c["disagreements"])
         better = [d.better for d in c["disagreements"]]
-        compare_md = (f"A = `{render.md(model)}`, B = `{render.md(other)}`: {len(better):,} sentences tagged differently; "
+        compare_md = (f"A = `{render.md(model)}`, B = `{render.md(other)}`: {render.count(len(better), 'sentence')} tagged differently; "
                       f"A has fewer errors in {better.count('a'):,}, B in {better.count('b'):,}, "
                       f"the same number in {better.count('same'):,}.")
     return (
@@ -187,7 +187,7 @@ def browse(ctx: AppContext, result: Result | None, types: list[str] | None, kind
     ordered = sort_sentences(chosen, sort_by if sort_by in dict(SORTS).values() else "errors")
     items, page_no, pages = view.page_of(ordered, page, PAGE_SIZE)
     total = len(result.evaluation.error_sentences)
-    line = (f"{len(chosen):,} of {total:,} sentences with errors match · page {page_no} of {pages}" if total
+    line = (f"{len(chosen):,} of {render.count(total, 'sentence')} with errors {'matches' if len(chosen) == 1 else 'match'} · page {page_no} of {pages}" if total
             else "No errors: every entity was found with the right span and type.")
     slots: list[Any] = []
     for i in range(PAGE_SIZE):

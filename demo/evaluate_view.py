@@ -224,10 +224,10 @@ def summary_markdown(model: str, file: str, ev: Any, seconds: float, model_types
     n_words = sum(len(w) for w in ev.words)
     unit = "labelled words" if a.task == "plain" else "entities"
     lines = [
-        f"Model `{render.md(model)}` on **{render.md(file)}**: {len(ev.words):,} sentences, {n_words:,} words, in {seconds:.1f} s",
+        f"Model `{render.md(model)}` on **{render.md(file)}**: {render.count(len(ev.words), 'sentence')}, {render.count(n_words, 'word')}, in {seconds:.1f} s",
         (f"**F1 {s['f1']:.2f}** (precision {s['precision']:.2f}, recall {s['recall']:.2f}) · word accuracy "
          f"{s['accuracy']:.2f} · gold {unit} {a.n_gold:,}, predicted {a.n_pred:,} · "
-         f"**{len(a.sentences):,} sentences with errors**"),
+         f"**{render.count(len(a.sentences), 'sentence')} with errors**"),
     ]
     gold_types = {t for g in ev.gold for t in (render.entity_type(x) for x in g) if t != "O"}
     unknown = sorted(gold_types - set(model_types)) if model_types else []

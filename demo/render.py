@@ -36,6 +36,15 @@ def plain(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and the noun in the right number.
+
+    >>> count(1, "sentence"), count(1200, "sentence"), count(0, "entity", "entities")
+    ('1 sentence', '1,200 sentences', '0 entities')
+    """
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
 def entity_type(label: str) -> str:
     return label[2:] if len(label) > 2 and label[1] == "-" and label[0] in "BIES" else label
 
@@ -139,7 +148,7 @@ def model_summary(summary: dict[str, Any]) -> str:
     labels = summary.get("labels") or []
     types = model_types(labels)
     report = summary.get("data_report") or {}
-    trained_on = f" · trained on {md(report.get('file'))} ({report.get('sentences', 0):,} sentences)" if report else ""
+    trained_on = f" · trained on {md(report.get('file'))} ({count(report.get('sentences', 0), 'sentence')})" if report else ""
     # a refit (keep="last") trained on its dev data: its dev F1 is no held-out measure
     refit = " (trained on: refit on train + dev)" if config.get("keep") == "last" else ""
     source = {"default": "shipped default", "trained": "trained in this app", "run": "trained in this app",
@@ -155,15 +164,15 @@ def model_summary(summary: dict[str, Any]) -> str:
 def report_markdown(report: Any, dev_report: Any | None = None) -> str:
     r = report
     lines = [
-        (f"**{md(r.file)}**: {r.sentences:,} sentences, {r.words:,} words, {r.documents:,} documents, "
+        (f"**{md(r.file)}**: {count(r.sentences, 'sentence')}, {count(r.words, 'word')}, {count(r.documents, 'document')}, "
          f"longest sentence {r.longest_sentence:,} words"),
         (f"format {md(r.format)} ({source_of_labels(r)}) · "
-         f"tag scheme **{md(r.scheme)}** (read as IOB2) · {r.repaired:,} sentences with repaired tags"),
+         f"tag scheme **{md(r.scheme)}** (read as IOB2) · {count(r.repaired, 'sentence')} with repaired tags"),
     ]
     sources = list(getattr(r, "sources", []) or [])
     lines += [f"file {md(s)}" for s in sources[:8]] + ([f"… and {len(sources) - 8} more files"] if len(sources) > 8 else [])
     if dev_report is not None:
-        lines.append(f"dev file **{md(dev_report.file)}**: {dev_report.sentences:,} sentences, labels {md(', '.join(dev_report.labels))}")
+        lines.append(f"dev file **{md(dev_report.file)}**: {count(dev_report.sentences, 'sentence')}, labels {md(', '.join(dev_report.labels))}")
     else:
         lines.append("no dev file: 10% of the sentences are held out (fixed seed)")
     lines += conversion_lines(r)

@@ -172,6 +172,8 @@ def job_outputs(ctx: AppContext, job: Job, owner: str | None, snap: dict[str, An
         if run is not None:
             zip_path, name = str(ctx.zip_for(run)), run.name
     status = render.md(snap["status"]) if job.state == FAILED else snap["status"]
+    if snap.get("settings") and not job.finished:  # a page opened again mid-job shows what it runs (its own paragraph)
+        status += f"\n\n*Job {render.md(job.name)}: {render.md(snap['settings'])}*"
     return status, render.loss_frame(snap["loss"]), render.f1_frame(snap["dev_f1"]), scores, zip_path, name
 
 

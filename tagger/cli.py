@@ -1,4 +1,4 @@
-"""``python -m tagger train|evaluate|predict|report|convert``. Errors print one line and exit 2."""
+"""``python -m tagger train|average|evaluate|predict|report|convert``. Errors print one line and exit 2."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import readers
 from .cli_data import add_data_options, add_report_and_convert, run_convert, run_report
@@ -16,6 +17,9 @@ from .device import PRECISIONS, launched, resolve_device
 from .errors import TaggerError
 from .meta import default_model_path
 from .readers.base import parse_label_list
+
+if TYPE_CHECKING:
+    from .model import Tagger
 
 DEFAULT_MODEL = default_model_path()  # $TAGGER_DEFAULT_MODEL, the installed package data, or the checkout's models/default
 DEVICE_HELP = "auto (default): CUDA when available, then Apple MPS, else the CPU; or cpu, cuda, cuda:N, mps"
@@ -88,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--backend", choices=("torch", "onnx"), default="torch", help=BACKEND_HELP)
     pr.add_argument("--device", default="auto", help=DEVICE_HELP)
 
+    a = sub.add_parser("average", help="average the weights of taggers trained with different seeds (one model, same speed)")
+    a.add_argument("models", nargs="+", help="two or more checkpoint folders of one base, head and label set")
+    a.add_argument("--out", required=True, help="checkpoint folder to write")
+    a.add_argument("--dev", nargs="+", help="score these files and store the result in the checkpoint")
+    a.add_argument("--test", nargs="+", help="also score these files (final figures) and store the result")
+    add_data_options(a)
+    a.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
+
     sub.add_parser("app", help="launch the web app (options: tagger app --help)", add_help=False)
     add_report_and_convert(sub)  # report FILE..., convert IN... --to FORMAT OUT
     return p
@@ -98,7 +110,7 @@ def _train(args: argparse.Namespace) -> None:
 
     from .model import load_tagger, save_tagger
     from .preflight import preflight
-    from .train import TrainEvent, evaluate_tagger, train
+    from .train import TrainEvent, train
 
     config = TrainConfig(
         base=args.base, head=args.head, epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size,
@@ -127,14 +139,34 @@ def _train(args: argparse.Namespace) -> None:
         save_tagger(load_tagger(result.out_dir, device="cpu"), result.out_dir, fp16=True)
     if args.test or args.fp16:
         tagger = load_tagger(result.out_dir, device="cpu")
-        if args.fp16 and args.dev:
-            tagger.meta["dev"] = evaluate_tagger(tagger, read_data(args.dev, args).sentences)
-            print(f"dev F1 (fp16 weights) {tagger.meta['dev']['f1']:.2f}")
-        if args.test:
-            tagger.meta["test"] = evaluate_tagger(tagger, read_data(args.test, args).sentences)
-            tagger.meta["test_file"] = ", ".join(Path(t).name for t in args.test)
-            print(f"test F1 {tagger.meta['test']['f1']:.2f}")
+        # train() stored the dev scores of the fp32 weights: re-scored only when the weights changed
+        _score_into(tagger, args, args.dev if args.fp16 else None, args.test)
         save_tagger(tagger, result.out_dir, fp16=args.fp16)
+
+
+def _score_into(tagger: Tagger, args: argparse.Namespace, dev: list[str] | None, test: list[str] | None) -> None:
+    """Score ``tagger`` on the ``dev`` / ``test`` files and keep the scores in its metadata."""
+    from .train import evaluate_tagger
+
+    if dev:
+        tagger.meta["dev"] = evaluate_tagger(tagger, read_data(dev, args).sentences)
+        print(f"dev F1 {tagger.meta['dev']['f1']:.2f}")
+    if test:
+        tagger.meta["test"] = evaluate_tagger(tagger, read_data(test, args).sentences)
+        tagger.meta["test_file"] = ", ".join(Path(t).name for t in test)
+        print(f"test F1 {tagger.meta['test']['f1']:.2f}")
+
+
+def _average(args: argparse.Namespace) -> None:
+    from .average import average_taggers
+    from .model import load_tagger, save_tagger
+
+    out = save_tagger(average_taggers(args.models), args.out, fp16=args.fp16)
+    if args.dev or args.test:  # scored as saved (fp16 weights if --fp16)
+        tagger = load_tagger(out, device="cpu")
+        _score_into(tagger, args, args.dev, args.test)
+        save_tagger(tagger, out, fp16=args.fp16)
+    print(f"averaged {len(args.models)} models -> {out}")
 
 
 def _evaluate(args: argparse.Namespace) -> None:
@@ -204,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     t0 = time.perf_counter()
     try:
-        {"train": _train, "evaluate": _evaluate, "predict": _predict, "report": run_report, "convert": run_convert}[args.command](args)
+        {"train": _train, "average": _average, "evaluate": _evaluate, "predict": _predict, "report": run_report, "convert": run_convert}[args.command](args)
     except (TaggerError, FileNotFoundError, ImportError) as err:  # every user-facing library error; a missing file or package
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]  # transformers' messages span lines
         print(f"error: {' '.join(lines)}", file=sys.stderr)
