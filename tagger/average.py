@@ -78,10 +78,11 @@ def _check_compatible(paths: Sequence[str | Path], taggers: Sequence[Tagger]) ->
             raise ModelError(f"cannot average {str(path)!r} with {name!r}: {what}. Average models of one recipe with different seeds.")
 
 
-def average_taggers(paths: Sequence[str | Path]) -> Tagger:
+def average_taggers(paths: Sequence[str | Path], decode: str | None = None) -> Tagger:
     """One tagger whose weights are the mean of those at ``paths`` (at least two checkpoint
-    folders of one base, head and label set). Its settings are the first model's; its metadata
-    lists the models averaged (``averaged_from``) and drops the first one's scores."""
+    folders of one base, head and label set). Its settings are the first model's, with ``decode``
+    (``auto``/``argmax``/``viterbi``) instead of its decoding if given; its metadata lists the
+    models averaged (``averaged_from``) and drops the first one's scores."""
     if len(paths) < 2:
         raise ModelError("averaging needs at least two models")
     taggers = [load_tagger(p, device="cpu") for p in paths]
@@ -98,4 +99,5 @@ def average_taggers(paths: Sequence[str | Path]) -> Tagger:
         })
     meta = {k: v for k, v in first.meta.items() if k not in _NOT_INHERITED}
     meta["averaged_from"] = members
-    return Tagger(first.model, first.tokenizer, first.config, meta)
+    config = first.config.replace(decode=decode) if decode else first.config
+    return Tagger(first.model, first.tokenizer, config, meta)

@@ -98,6 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     a.add_argument("--dev", nargs="+", help="score these files and store the result in the checkpoint")
     a.add_argument("--test", nargs="+", help="also score these files (final figures) and store the result")
     add_data_options(a)
+    a.add_argument("--decode", choices=DECODES, help="decoding of the average (default: the first model's)")
     a.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
 
     sub.add_parser("app", help="launch the web app (options: tagger app --help)", add_help=False)
@@ -161,7 +162,7 @@ def _average(args: argparse.Namespace) -> None:
     from .average import average_taggers
     from .model import load_tagger, save_tagger
 
-    out = save_tagger(average_taggers(args.models), args.out, fp16=args.fp16)
+    out = save_tagger(average_taggers(args.models, args.decode), args.out, fp16=args.fp16)
     if args.dev or args.test:  # scored as saved (fp16 weights if --fp16)
         tagger = load_tagger(out, device="cpu")
         _score_into(tagger, args, args.dev, args.test)

@@ -63,8 +63,9 @@ def test_cli_average_scores_and_writes(seeds: list[Path], tmp_path: Path, capsys
     data = tmp_path / "train.txt"
     data.write_text(TRAIN_TEXT)
     out = tmp_path / "avg"
-    assert main(["average", *map(str, seeds[:2]), "--out", str(out), "--test", str(data), "--fp16"]) == 0
+    assert main(["average", *map(str, seeds[:2]), "--out", str(out), "--test", str(data), "--fp16", "--decode", "argmax"]) == 0
     meta = json.loads((out / "tagger.json").read_text())
+    assert meta["config"]["decode"] == "argmax" and json.loads((seeds[0] / "tagger.json").read_text())["config"]["decode"] == "auto"
     assert meta["test"]["f1"] == 100.0 and meta["test_file"] == "train.txt"
     assert len(meta["averaged_from"]) == 2
     assert main(["average", str(seeds[0]), str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 2
