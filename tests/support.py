@@ -42,6 +42,11 @@ def two_sentences() -> list:
     ]
 
 
+def two_sentences_conll() -> str:
+    """:func:`two_sentences` as a CoNLL file's text (word tag, a blank line between sentences)."""
+    return "\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s.words, s.tags)) for s in two_sentences()) + "\n"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

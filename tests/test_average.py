@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from support import train_tiny, two_sentences
+from support import train_tiny, two_sentences_conll
 
 from tagger.average import average_taggers
 from tagger.cli import main
@@ -17,7 +17,7 @@ from tagger.errors import ModelError
 from tagger.model import load_tagger, save_tagger
 from tagger.predict import Predictor
 
-TRAIN_TEXT = "\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s.words, s.tags)) for s in two_sentences()) + "\n"
+TRAIN_TEXT = two_sentences_conll()
 
 
 @pytest.fixture(scope="module")

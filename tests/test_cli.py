@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REPO, two_sentences
+from conftest import REPO
+from support import two_sentences_conll
 
 from tagger.cli import main
 
-TRAIN_TEXT = "\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s.words, s.tags)) for s in two_sentences()) + "\n"
+TRAIN_TEXT = two_sentences_conll()
 BAD_TEXT = "EU B-ORG\nrejects O extra\n"
 
 
