@@ -13,6 +13,8 @@ from typing import Any
 
 import pandas as pd
 
+from tagger.data import count
+
 # Fixed colours for the usual entity types; other types get one from the palette by order.
 TYPE_COLORS = {
     "PER": "#f87171", "PERSON": "#f87171", "Person": "#f87171",
@@ -34,15 +36,6 @@ def md(text: object) -> str:
 def plain(text: object) -> str:
     """Escape user-controlled text for a gr.Error/gr.Warning message (rendered as HTML, as element text)."""
     return html.escape(str(text), quote=False)
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` with thousands separators and the noun in the right number.
-
-    >>> count(1, "sentence"), count(1200, "sentence"), count(0, "entity", "entities")
-    ('1 sentence', '1,200 sentences', '0 entities')
-    """
-    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
 
 
 def entity_type(label: str) -> str:

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
 
+from .data import count
 from .schemes import Span, iob2_spans, split_tag
 
 ERROR_KINDS = ("correct", "wrong_type", "wrong_boundary", "wrong_type_and_boundary", "missed", "spurious")
@@ -421,7 +422,7 @@ def format_comparison(comparison: dict[str, Any], name_a: str = "A", name_b: str
     ds = comparison["disagreements"]
     better = Counter(d.better for d in ds)
     rows.append(
-        f"{len(ds)} sentences tagged differently: {name_a} has fewer errors in {better['a']}, "
+        f"{count(len(ds), 'sentence')} tagged differently: {name_a} has fewer errors in {better['a']}, "
         f"{name_b} in {better['b']}, the same number in {better['same']}"
     )
     for d in sorted(ds, key=lambda d: (-abs(len(d.errors_a) - len(d.errors_b)), d.index))[:show]:

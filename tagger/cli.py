@@ -50,6 +50,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     t.add_argument("--seed", type=int, default=TrainConfig.seed)
     t.add_argument("--device", default=TrainConfig.device, help=DEVICE_HELP)
+    t.add_argument("--threads", type=int, default=TrainConfig.threads,
+                   help="torch threads on the CPU (default 0: all cores); two runs side by side with 1 each "
+                        "finish sooner than one after the other on a small CPU (docs/BENCHMARKS.md)")
     t.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
                    help="auto: bf16 on GPUs that support it, fp16 autocast with loss scaling on older GPUs, fp32 on the CPU")
     t.add_argument(
@@ -116,7 +119,7 @@ def _train(args: argparse.Namespace) -> None:
     config = TrainConfig(
         base=args.base, head=args.head, epochs=args.epochs, lr=args.lr, head_lr=args.head_lr, batch_size=args.batch_size,
         max_length=args.max_length, label_column=args.label_column, seed=args.seed, device=args.device,
-        data_format=readers.canonical(args.format), label_names=parse_label_list(args.labels) or (), snap_spans=args.snap,
+        threads=args.threads, data_format=readers.canonical(args.format), label_names=parse_label_list(args.labels) or (), snap_spans=args.snap,
         annotator=args.annotator or "",
         precision=args.precision, attention_dropout=args.attention_dropout,
         case_lower=args.case_augment[0], case_upper=args.case_augment[1], case_unknown=args.case_augment[2],
@@ -190,7 +193,8 @@ def _evaluate(args: argparse.Namespace) -> None:
         write_text(args.predictions, predictions_conll(ev))
     if args.errors:
         write_text(args.errors, errors_jsonl(ev.error_sentences))
-        print(f"{len(ev.error_sentences)} of {len(sents)} sentences have errors -> {args.errors}", file=sys.stderr)
+        have = "sentence has" if len(sents) == 1 else "sentences have"
+        print(f"{len(ev.error_sentences):,} of {len(sents):,} {have} errors -> {args.errors}", file=sys.stderr)
     if args.compare:
         other = run(args.compare)
         comparison = compare(ev.gold, ev.pred, other.pred, ev.words)

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from .data import count
 from .readers import FORMATS
 
 LABEL_COLUMN_HELP = ("label column: a number for CoNLL columns (-1 = last; default), or a name: upos/xpos/deprel for CoNLL-U "
@@ -81,4 +82,4 @@ def run_convert(args: argparse.Namespace) -> None:
     data = read(args.inputs, args)
     print(data.report.summary(), file=sys.stderr)
     path = write(data.sentences, fmt, out, plain=data.report.scheme == "plain")
-    print(f"wrote {len(data.sentences):,} sentences ({data.report.documents} documents) as {fmt} to {path}")
+    print(f"wrote {count(len(data.sentences), 'sentence')} ({count(data.report.documents, 'document')}) as {fmt} to {path}")

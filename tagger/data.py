@@ -27,6 +27,15 @@ FORMATS = readers.FORMATS  # format name -> description ("auto" detects)
 __all__ = ["FORMATS", "DataError", "DataReport", "Dataset", "Sentence", "parse_label_list", "read_file", "read_files", "split_holdout"]
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` with thousands separators and the noun in the right number.
+
+    >>> count(1, "sentence"), count(1200, "sentence"), count(0, "entity", "entities")
+    ('1 sentence', '1,200 sentences', '0 entities')
+    """
+    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
+
+
 @dataclass
 class Sentence:
     words: list[str]
@@ -66,8 +75,9 @@ class DataReport:
         else:
             where = ", ".join(x for x in (self.separator if self.separator != "-" else "", f"labels from {self.label_name}") if x)
         lines = [
-            f"{self.file}: {self.sentences:,} sentences, {self.words:,} words, {self.documents} documents",
-            (f"format {self.format} ({where}); scheme {self.scheme}; {self.repaired} sentences repaired; "
+            (f"{self.file}: {count(self.sentences, 'sentence')}, {count(self.words, 'word')}, "
+             f"{count(self.documents, 'document')}"),
+            (f"format {self.format} ({where}); scheme {self.scheme}; {count(self.repaired, 'sentence')} repaired; "
              f"longest sentence {self.longest_sentence} words"),
             f"labels: {labels}",
         ]
@@ -214,7 +224,8 @@ def _normalise(path: Path, sentences: list[Sentence], meta: dict, warnings: list
         repaired += breaks_scheme(s.tags, scheme)
         s.tags = to_iob2(s.tags, scheme)
     if repaired:
-        warnings.append(f"{repaired} sentences break the {scheme} scheme; repaired (read as seqeval reads them)")
+        breaks = "sentence breaks" if repaired == 1 else "sentences break"
+        warnings.append(f"{repaired:,} {breaks} the {scheme} scheme; repaired (read as seqeval reads them)")
     if scheme == "IOB1+IOB2":
         warnings.append("IOB1 and IOB2 tags mixed; read with the IOB1 rule (I- after O opens an entity)")
     counts: Counter[str] = Counter()
@@ -282,7 +293,7 @@ def _merge(parts: list[Dataset]) -> Dataset:
         label_choices=[c for c in first.label_choices if all(c in p.report.label_choices for p in parts)],
         conversion=conv.counts,
         examples=conv.examples,
-        sources=[f"{p.report.file} ({p.report.format}, {p.report.sentences:,} sentences)" for p in parts],
+        sources=[f"{p.report.file} ({p.report.format}, {count(p.report.sentences, 'sentence')})" for p in parts],
     )
     return Dataset(sentences, report)
 

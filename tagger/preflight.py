@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import TrainConfig
-from .data import DataReport, Sentence, read_files, split_holdout
+from .data import DataReport, Sentence, count, read_files, split_holdout
 from .errors import ConfigError, ModelError, TrainingError
 from .meta import META_FILE, is_model_folder, max_positions, read_meta, resolve_base
 from .schemes import split_tag
@@ -88,10 +88,10 @@ class Preflight:
 
         >>> data = TrainingData([Sentence(["a"], ["O"])] * 9, [Sentence(["b"], ["O"])], report=None, dev_report=None)
         >>> Preflight(TrainConfig(), data, ["O", "B-X", "I-X"], "bert-base-cased", None).summary
-        '9 training sentences, 1 dev sentences (held out), 3 labels; base bert-base-cased'
+        '9 training sentences, 1 dev sentence (held out), 3 labels; base bert-base-cased'
         """
         dev = "held out" if self.data.dev_report is None else "dev file"
-        return (f"{len(self.data.train):,} training sentences, {len(self.data.dev):,} dev sentences ({dev}), "
+        return (f"{count(len(self.data.train), 'training sentence')}, {count(len(self.data.dev), 'dev sentence')} ({dev}), "
                 f"{len(self.labels)} labels; base {self.base_path}")
 
 

@@ -112,7 +112,28 @@ def train(
 ) -> TrainResult:
     """Fine-tune ``config.base`` on ``train_data``, keep the epoch with the best dev F1 (or the
     last, ``config.keep``), save it atomically to ``out_dir``. Raises TrainingCancelled / TrainingError.
-    ``extra_meta`` goes into the checkpoint's ``tagger.json`` as is (the app's run record)."""
+    ``extra_meta`` goes into the checkpoint's ``tagger.json`` as is (the app's run record).
+    ``config.threads`` holds for this run only; the caller's torch thread count comes back after."""
+    threads_before = torch.get_num_threads()
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    try:
+        return _train(config, train_data, dev_data, out_dir, callback, should_stop, report, progress, extra_meta)
+    finally:
+        torch.set_num_threads(threads_before)
+
+
+def _train(
+    config: TrainConfig,
+    train_data: Sequence[Sentence],
+    dev_data: Sequence[Sentence],
+    out_dir: str | Path,
+    callback: Callback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    report: DataReport | None = None,
+    progress: bool = False,
+    extra_meta: dict[str, Any] | None = None,
+) -> TrainResult:
     t0 = time.perf_counter()
     emit = callback or (lambda event: None)
     stop = should_stop or (lambda: False)
@@ -121,8 +142,6 @@ def train(
         if stop():
             raise TrainingCancelled("training cancelled; no model was written")
 
-    if config.threads:
-        torch.set_num_threads(config.threads)
     _seed_all(config.seed)
     accelerator, device, precision = make_accelerator(config.device, config.precision)
     labels = label_list(train_data, dev_data)

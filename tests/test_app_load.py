@@ -10,7 +10,6 @@ the latencies are only reported (``pytest -s`` prints them; also in the test's u
 from __future__ import annotations
 
 import math
-import re
 import statistics
 import threading
 import time
@@ -63,12 +62,13 @@ def start_long_job(app, client, tmp_path: Path):
     s = dict(TINY_TRAIN, epochs=20, batch_size=1)
     job = client.submit(handle_file(str(big)), handle_file(str(DEV_FILE)), s["base_label"], s["head"], s["epochs"], s["lr"],
                         s["batch_size"], s["max_length"], s["label_column"], api_name="/train")
-    wait_for(lambda: any(re.search(r"step \d", o[0] or "") for o in job.outputs()), 300, what="training steps")
-    from demo.owners import identify
-
-    job_id, token = job.outputs()[-1][6:8]
-    train_job = app.ctx.jobs.get(job_id, identify(token).owner)
-    assert not train_job.finished and train_job.worker.alive()
+    # the job's own progress (server side): the /train stream's text is a view of it, sent at its own pace
+    train_job = wait_for(lambda: next(iter(app.ctx.jobs.active_jobs()), None), 120, what="the job to be queued")
+    wait_for(lambda: train_job.finished or train_job.view.progress > 0, 300, what="the job's first training steps")
+    assert not train_job.finished, f"the job ended ({train_job.state}) before the test: {train_job.error}"
+    outputs = wait_for(lambda: [o for o in job.outputs() if o[6]], 60, what="the job's id in the /train stream")
+    job_id, token = outputs[-1][6:8]
+    assert job_id == train_job.id and train_job.worker.alive()
     train_job.token = token  # for stop_job
     return job, train_job
 

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 from conftest import REPO
 from support import two_sentences_conll
 
@@ -39,12 +40,14 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 @pytest.fixture(scope="module")
 def cli_model(files: dict[str, Path], tiny_base: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("cli-model") / "model"
+    threads = torch.get_num_threads()
     rc = main([
         "train", "--train", str(files["train"]), "--dev", str(files["train"]), "--test", str(files["train"]),
         "--base", str(tiny_base), "--head", "linear", "--epochs", "2", "--batch-size", "2", "--max-length", "64",
-        "--lr", "1e-3", "--fp16", "--out", str(out),
+        "--lr", "1e-3", "--fp16", "--threads", "1", "--out", str(out),
     ])
     assert rc == 0
+    assert torch.get_num_threads() == threads  # --threads held for the run only
     return out
 
 
@@ -52,6 +55,7 @@ def test_cli_train_writes_checkpoint(cli_model: Path, capsys: pytest.CaptureFixt
     meta = json.loads((cli_model / "tagger.json").read_text())
     assert meta["test_file"] == "train.txt" and "f1" in meta["test"]
     assert meta["config"]["max_length"] == 64 and meta["config"]["epochs"] == 2
+    assert meta["config"]["threads"] == 1
     assert meta["data_report"]["sentences"] == 2
     assert (cli_model / "model.safetensors").is_file()
 
@@ -93,7 +97,7 @@ def test_cli_predict_text_and_file(tiny_tagger: Path, files: dict[str, Path], ca
 def test_cli_report(files: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["report", str(files["train"])]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("train.txt: 2 sentences, 11 words, 1 documents")
+    assert out.startswith("train.txt: 2 sentences, 11 words, 1 document\n")
     assert "scheme IOB2" in out and "labels: PER 2, LOC 2" in out
 
 

@@ -60,7 +60,7 @@ def test_readers_files_zip(tmp_path: Path) -> None:
         zf.writestr("export/README.md", "notes")
         zf.writestr("__MACOSX/export/._part-1.jsonl", "junk")
     for ds in (read_files([archive]), read_file(archive)):
-        assert ds.report.sources == ["part-1.jsonl (doccano, 9 sentences)", "part-2.jsonl (doccano, 1 sentences)",
+        assert ds.report.sources == ["part-1.jsonl (doccano, 9 sentences)", "part-2.jsonl (doccano, 1 sentence)",
                                      "train.jsonl (jsonl, 2 sentences)"]
         assert ds.sentences[-1].tags == ["B-PER", "O", "O", "B-LOC", "I-LOC"]
         assert ds.report.conversion["archive members skipped (not data)"] == 2
