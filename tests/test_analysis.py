@@ -278,7 +278,7 @@ def test_analysis_cli_compare(tiny_tagger: Path, error_file: Path, capsys: pytes
         assert d["a"] != d["b"] and d["better"] in ("a", "b", "same")
     assert main(argv) == 0
     text = capsys.readouterr().out
-    assert text.splitlines()[0].split()[:3] == ["type", "model", "default"] and "sentences tagged differently" in text
+    assert text.splitlines()[0].split()[:3] == ["type", "model", "default"] and " tagged differently: " in text
 
 
 def test_analysis_run_records_dev_data(tiny_tagger: Path, tmp_path: Path) -> None:
