@@ -7,6 +7,7 @@ Progress goes to a callback that knows nothing of any UI; ``should_stop`` cancel
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -99,6 +100,23 @@ def _seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def _own_threads(fn: Callable[..., TrainResult]) -> Callable[..., TrainResult]:
+    """``config.threads`` (the first argument) holds for the call only; the caller's torch thread count comes back after."""
+
+    @functools.wraps(fn)
+    def run(config: TrainConfig, *args: Any, **kwargs: Any) -> TrainResult:
+        before = torch.get_num_threads()
+        if config.threads:
+            torch.set_num_threads(config.threads)
+        try:
+            return fn(config, *args, **kwargs)
+        finally:
+            torch.set_num_threads(before)
+
+    return run
+
+
+@_own_threads
 def train(
     config: TrainConfig,
     train_data: Sequence[Sentence],
@@ -113,27 +131,7 @@ def train(
     """Fine-tune ``config.base`` on ``train_data``, keep the epoch with the best dev F1 (or the
     last, ``config.keep``), save it atomically to ``out_dir``. Raises TrainingCancelled / TrainingError.
     ``extra_meta`` goes into the checkpoint's ``tagger.json`` as is (the app's run record).
-    ``config.threads`` holds for this run only; the caller's torch thread count comes back after."""
-    threads_before = torch.get_num_threads()
-    if config.threads:
-        torch.set_num_threads(config.threads)
-    try:
-        return _train(config, train_data, dev_data, out_dir, callback, should_stop, report, progress, extra_meta)
-    finally:
-        torch.set_num_threads(threads_before)
-
-
-def _train(
-    config: TrainConfig,
-    train_data: Sequence[Sentence],
-    dev_data: Sequence[Sentence],
-    out_dir: str | Path,
-    callback: Callback | None = None,
-    should_stop: Callable[[], bool] | None = None,
-    report: DataReport | None = None,
-    progress: bool = False,
-    extra_meta: dict[str, Any] | None = None,
-) -> TrainResult:
+    ``config.threads`` holds for this run only (``_own_threads``)."""
     t0 = time.perf_counter()
     emit = callback or (lambda event: None)
     stop = should_stop or (lambda: False)
