@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from bench_robustness import VARIANTS, variant
+from common import CONLL
 
 from tagger.data import Sentence, read_file
 from tagger.metrics import score
@@ -78,7 +75,7 @@ def decode(labels: Sequence[str], logps: Sequence[Sequence[np.ndarray]]) -> list
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("models", nargs="+", help="sentence-level checkpoints of one base, head and label set")
-    ap.add_argument("--data", default=str(Path(__file__).resolve().parents[2] / "shared" / "data" / "conll2003"))
+    ap.add_argument("--data", default=str(CONLL))
     ap.add_argument("--sets", nargs="+", default=["dev", "test"], choices=("dev", "test"))
     ap.add_argument("--json", default="", help="also write the results to this file")
     a = ap.parse_args()
@@ -97,7 +94,7 @@ def main() -> None:
     labels = predictors[0].labels
     if any(p.labels != labels for p in predictors):
         raise SystemExit("the models' label sets differ")
-    soup = Predictor(dataclasses.replace(average_taggers(a.models), config=taggers[0].config.replace(decode="viterbi")), batch_size=64)
+    soup = Predictor(average_taggers(a.models, decode="viterbi"), batch_size=64)
 
     check = [s.words for s in gold["dev"][:200]]
     assert decode(labels, [word_logps(predictors[0], check)]) == [[lab for lab, _ in p] for p in predictors[0].tag_words(check)]

@@ -17,13 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from common import CONLL, REPO
 
-
-def first_sentences(path: Path, n: int) -> str:
-    """The first ``n`` blank-line separated blocks of a CoNLL file (a -DOCSTART- line counts as one)."""
-    blocks = [b for b in path.read_text(encoding="utf-8").split("\n\n") if b.strip()]
-    return "\n\n".join(blocks[:n]) + "\n"
+from tagger.convert import write
+from tagger.data import read_file
 
 
 def command(train: Path, dev: Path, epochs: int, seed: int, threads: int, out: Path) -> list[str]:
@@ -35,7 +32,7 @@ def command(train: Path, dev: Path, epochs: int, seed: int, threads: int, out: P
 def run_all(cmds: list[list[str]], side_by_side: bool) -> float:
     """Wall seconds to run ``cmds``: all at once, or one after the other."""
     t0 = time.perf_counter()
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(REPO))
     if side_by_side:
         procs = [subprocess.Popen(c, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for c in cmds]
         for p in procs:
@@ -50,7 +47,7 @@ def run_all(cmds: list[list[str]], side_by_side: bool) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "conll2003"))
+    ap.add_argument("--data", default=str(CONLL))
     ap.add_argument("--sentences", type=int, default=1500)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--json", default="", help="also write the results to this file")
@@ -59,8 +56,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         train, dev = folder / "train.conll", folder / "dev.conll"
-        train.write_text(first_sentences(data / "eng.train", a.sentences), encoding="utf-8")
-        dev.write_text(first_sentences(data / "eng.testa", 500), encoding="utf-8")
+        write(read_file(data / "eng.train").sentences[: a.sentences], "conll", train)
+        write(read_file(data / "eng.testa").sentences[:500], "conll", dev)
         seeds = (13, 2)
         one_by_one = run_all([command(train, dev, a.epochs, s, 0, folder / f"seq-{s}") for s in seeds], side_by_side=False)
         together = run_all([command(train, dev, a.epochs, s, 1, folder / f"par-{s}") for s in seeds], side_by_side=True)
