@@ -119,7 +119,7 @@ def main() -> None:
 
     from gradio_client import Client, handle_file
 
-    from demo.settings import DEFAULT_BASES, AppSettings
+    from demo.service.settings import DEFAULT_BASES, AppSettings
     from tagger.config import TrainConfig
 
     loads = {"at start": os.getloadavg()}

@@ -9,7 +9,7 @@ Memory: a doccano JSONL file of ``--big-mb`` MB (and one a fifth of it) is read 
 each; VmRSS before and after and the peak (VmHWM) show what the result holds and what reading
 costs on top of it. JSON lines are read one line at a time, so that overhead stays flat as the file
 grows; a CoNLL file of the same size (decoded whole, then scanned) is the reference. The sentence
-limit (``tagger.data.MAX_SENTENCES``) is lifted for these runs, and so is the 50 MB file limit.
+limit (``tagger.corpus.MAX_SENTENCES``) is lifted for these runs, and so is the 50 MB file limit.
 
     python bench/bench_readers.py [--sentences 20000] [--big-mb 50] [--write]
 """
@@ -173,10 +173,10 @@ def _status() -> dict[str, float]:
 
 def child(path: str) -> None:
     """In a fresh process: read ``path`` and print RSS before/after and the peak (MB) as JSON."""
-    from tagger import data
+    from tagger import corpus, data
     from tagger.words import split_words
 
-    data.MAX_SENTENCES = 10**8
+    corpus.MAX_SENTENCES = 10**8
     split_words("warm up spaCy.")
     before = _status()
     t0 = time.perf_counter()

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     # mostly waits for a busy core and makes each request slower. The training worker sets its
     # own thread count (TAGGER_TRAIN_THREADS, default all cores).
     os.environ.setdefault("OMP_NUM_THREADS", os.environ.get("TAGGER_TAG_THREADS", "1"))
-    from .app import build_app
-    from .settings import AppSettings, parse_bases
+    from .service.settings import AppSettings, parse_bases
+    from .ui.app import build_app, launch_kwargs
 
     settings = AppSettings.from_env(
         default_model=args.default_model,
@@ -52,6 +52,6 @@ def main(argv: list[str] | None = None, prog: str | None = None) -> None:
     )
     blocks, ctx = build_app(settings)
     try:
-        blocks.launch(server_name=args.host, server_port=args.port, share=args.share, **ctx.launch_kwargs())
+        blocks.launch(server_name=args.host, server_port=args.port, share=args.share, **launch_kwargs())
     finally:
         ctx.close()

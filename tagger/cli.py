@@ -1,4 +1,5 @@
-"""``python -m tagger train|average|evaluate|predict|report|convert``. Errors print one line and exit 2."""
+"""``python -m tagger train|average|evaluate|predict|report|convert``, plus the commands installed
+packages register (``app``: the web app). Errors print one line and exit 2."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import readers
 from .cli_data import add_data_options, add_report_and_convert, run_convert, run_report
@@ -19,6 +21,8 @@ from .meta import default_model_path
 from .readers.base import parse_label_list
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from .model import Tagger
 
 DEFAULT_MODEL = default_model_path()  # $TAGGER_DEFAULT_MODEL, the installed package data, or the checkout's models/default
@@ -27,12 +31,30 @@ BACKEND_HELP = (
     "onnx: ONNX Runtime on a cached export of the model (same labels as torch, faster on the CPU: see docs/BENCHMARKS.md; "
     "the first use of a model exports it, seconds)"
 )
+# Commands from other installed packages: entry points in this group, name -> a callable main(argv, prog).
+# The library never imports the app; the app registers `tagger app` here (pyproject.toml).
+PLUGIN_GROUP = "tagger.commands"
+APP = "app"
+PLUGIN_HELP = {APP: "launch the web app (options: tagger app --help)"}
+APP_MISSING = ("error: the web app is not installed here (no package provides `tagger app`); "
+               "start it from a checkout of bert-tagger with `python app.py`")
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(plugins: Iterable[str] = ()) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tagger", description="Fine-tune and run BERT sequence taggers.")
     sub = p.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_evaluate(sub)
+    _add_predict(sub)
+    _add_average(sub)
+    add_report_and_convert(sub)  # report FILE..., convert IN... --to FORMAT OUT
+    for name in dict.fromkeys([APP, *plugins]):  # listed here; run by main() with their own options
+        help_text = PLUGIN_HELP.get(name, f"a command from an installed plugin (options: tagger {name} --help)")
+        sub.add_parser(name, help=help_text, add_help=False)
+    return p
 
+
+def _add_train(sub: Any) -> None:
     t = sub.add_parser("train", help="fine-tune a tagger on a labeled file")
     t.add_argument("--train", required=True, nargs="+", help="labeled files in any format (several, or a zip, = one data set)")
     t.add_argument("--dev", nargs="+", help="dev files, any format (default: hold out 10%% of --train)")
@@ -55,6 +77,14 @@ def _parser() -> argparse.ArgumentParser:
                         "finish sooner than one after the other on a small CPU (docs/BENCHMARKS.md)")
     t.add_argument("--precision", default=TrainConfig.precision, choices=PRECISIONS,
                    help="auto: bf16 on GPUs that support it, fp16 autocast with loss scaling on older GPUs, fp32 on the CPU")
+    _add_train_recipe(t)
+    t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
+    t.add_argument("--test", nargs="+", help="also score these files and store the result in the checkpoint")
+    t.add_argument("--out", required=True, help="checkpoint folder to write")
+
+
+def _add_train_recipe(t: argparse.ArgumentParser) -> None:
+    """The training recipe beyond the optimiser: casing augmentation, document context, decoding, which epoch to keep."""
     t.add_argument(
         "--case-augment", type=float, nargs=3, metavar=("LOWER", "UPPER", "UNKNOWN"),
         default=(TrainConfig.case_lower, TrainConfig.case_upper, TrainConfig.case_unknown),
@@ -70,10 +100,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="viterbi: the best well-formed IOB2 sequence instead of each word's most likely label; auto (default): viterbi for the casing head, argmax for linear (recorded in the model)")
     t.add_argument("--keep", choices=("best", "last"), default=TrainConfig.keep,
                    help="which epoch to save: best dev F1, or the last (a refit on train+dev with a fixed epoch count)")
-    t.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
-    t.add_argument("--test", nargs="+", help="also score these files and store the result in the checkpoint")
-    t.add_argument("--out", required=True, help="checkpoint folder to write")
 
+
+def _add_evaluate(sub: Any) -> None:
     e = sub.add_parser("evaluate", help="precision/recall/F1 of a tagger on a labeled file")
     e.add_argument("--data", required=True, nargs="+", help="labeled files in any format (several = one data set)")
     e.add_argument("--model", default=str(DEFAULT_MODEL))
@@ -86,6 +115,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--predictions", metavar="OUT.conll", help="write word / gold / predicted columns (conlleval reads them)")
     e.add_argument("--compare", metavar="MODEL", help="a second model: per-type F1 side by side and the sentences the two tag differently")
 
+
+def _add_predict(sub: Any) -> None:
     pr = sub.add_parser("predict", help="tag text; prints JSON lines")
     pr.add_argument("text", nargs="?", help="text to tag")
     pr.add_argument("--file", help="tag this file (one document unless --lines)")
@@ -95,6 +126,8 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--backend", choices=("torch", "onnx"), default="torch", help=BACKEND_HELP)
     pr.add_argument("--device", default="auto", help=DEVICE_HELP)
 
+
+def _add_average(sub: Any) -> None:
     a = sub.add_parser("average", help="average the weights of taggers trained with different seeds (one model, same speed)")
     a.add_argument("models", nargs="+", help="two or more checkpoint folders of one base, head and label set")
     a.add_argument("--out", required=True, help="checkpoint folder to write")
@@ -103,10 +136,6 @@ def _parser() -> argparse.ArgumentParser:
     add_data_options(a)
     a.add_argument("--decode", choices=DECODES, help="decoding of the average (default: the first model's)")
     a.add_argument("--fp16", action="store_true", help="store weights in fp16 (half the size)")
-
-    sub.add_parser("app", help="launch the web app (options: tagger app --help)", add_help=False)
-    add_report_and_convert(sub)  # report FILE..., convert IN... --to FORMAT OUT
-    return p
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -229,19 +258,40 @@ def _predict(args: argparse.Namespace) -> None:
         print(json.dumps({"text": d["text"], "entities": d["entities"], "words": d["words"]}, ensure_ascii=False))
 
 
+_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
+    "train": _train, "average": _average, "evaluate": _evaluate, "predict": _predict, "report": run_report, "convert": run_convert,
+}
+
+
+def _plugins() -> dict[str, EntryPoint]:
+    """Commands that installed packages add (entry-point group ``tagger.commands``); the built-in ones win."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=PLUGIN_GROUP) if ep.name not in _COMMANDS}
+
+
+def _run_plugin(name: str, argv: list[str], plugins: dict[str, EntryPoint]) -> int:
+    """Run a plugin's ``main(argv, prog)``: it parses its own options; a return value other than an int counts as 0."""
+    try:
+        rc = plugins[name].load()(argv, prog=f"tagger {name}")
+    except (TaggerError, ImportError) as err:  # a plugin that cannot load (its dependencies missing), in one line
+        print(f"error: tagger {name}: {' '.join(str(err).split())}", file=sys.stderr)
+        return 2
+    return rc if isinstance(rc, int) else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["app"]:  # its options are the app's own (demo/launch.py)
-        from demo.launch import main as launch
-
-        launch(argv[1:], prog="tagger app")
-        return 0
-    args = _parser().parse_args(argv)
+    plugins = _plugins()
+    if argv[:1] == [APP] and APP not in plugins:
+        print(APP_MISSING, file=sys.stderr)
+        return 2
+    if argv and argv[0] in plugins:  # it parses its own options (the app: pyproject.toml names it)
+        return _run_plugin(argv[0], argv[1:], plugins)
+    args = _parser(plugins).parse_args(argv)
     t0 = time.perf_counter()
     try:
-        {"train": _train, "average": _average, "evaluate": _evaluate, "predict": _predict, "report": run_report, "convert": run_convert}[args.command](args)
+        _COMMANDS[args.command](args)
     except (TaggerError, FileNotFoundError, ImportError) as err:  # every user-facing library error; a missing file or package
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]  # transformers' messages span lines
         print(f"error: {' '.join(lines)}", file=sys.stderr)

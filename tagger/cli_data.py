@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .data import count
+from .corpus import count
 from .readers import FORMATS
 
 LABEL_COLUMN_HELP = ("label column: a number for CoNLL columns (-1 = last; default), or a name: upos/xpos/deprel for CoNLL-U "

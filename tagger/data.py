@@ -5,6 +5,9 @@ token JSONL/JSON/Parquet/Arrow as ``datasets`` exports them, span JSONL from doc
 Label Studio's JSON export, spaCy DocBin, CSV/TSV; several files or a zip as one data set.
 Tags in any common scheme are normalised to IOB2 (or kept as plain labels for POS-like columns).
 Bad input raises :class:`DataError` naming the file, the line or record, and what was expected.
+
+This module sits on top of the readers: they share the data vocabulary through :mod:`tagger.corpus`
+(``Sentence``, ``DataReport``, ``Dataset``, ``count``, the limits), which is re-exported here.
 """
 
 from __future__ import annotations
@@ -12,95 +15,19 @@ from __future__ import annotations
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
-from . import readers
+from . import corpus, readers
+from .corpus import MAX_FILE_BYTES, MAX_SENTENCES, DataReport, Dataset, Sentence, count  # re-exported (see __all__)
 from .errors import DataError
 from .readers.base import Conversion, ReadOptions, parse_label_list
 from .schemes import SchemeError, breaks_scheme, detect_scheme, iob2_spans, to_iob2
 
-MAX_FILE_BYTES = 50_000_000  # a Space has little RAM; CoNLL-2003 train is 3 MB
-MAX_SENTENCES = 200_000
 FORMATS = readers.FORMATS  # format name -> description ("auto" detects)
-__all__ = ["FORMATS", "DataError", "DataReport", "Dataset", "Sentence", "parse_label_list", "read_file", "read_files", "split_holdout"]
-
-
-def count(n: int, noun: str, plural: str | None = None) -> str:
-    """``n`` with thousands separators and the noun in the right number.
-
-    >>> count(1, "sentence"), count(1200, "sentence"), count(0, "entity", "entities")
-    ('1 sentence', '1,200 sentences', '0 entities')
-    """
-    return f"{n:,} {noun if n == 1 else (plural or noun + 's')}"
-
-
-@dataclass
-class Sentence:
-    words: list[str]
-    tags: list[str]
-    line: int = 0  # first line (or record) in the source file, for error messages
-    doc: int = 0  # document index: sentences of one document share it, increasing through a data set
-
-
-@dataclass
-class DataReport:
-    file: str
-    format: str  # reader: "conll", "conllu", "jsonl", "json", "parquet", "arrow", "doccano", "prodigy", "labelstudio", "spacy", "csv", "tsv"
-    separator: str  # "tab", "whitespace", "comma, one row per token" ... or "-"
-    columns: int
-    label_column: int
-    scheme: str  # scheme found in the file (the data itself is IOB2 or plain from here on)
-    sentences: int
-    words: int
-    documents: int
-    labels: dict[str, int]  # entity type -> entity count (plain: label -> word count)
-    repaired: int  # sentences whose ill-formed tags were repaired
-    longest_sentence: int  # in words
-    warnings: list[str] = field(default_factory=list)
-    label_name: str = ""  # the label column by name: "upos", "ner_tags", "spans", "column 3" ...
-    conversion: dict[str, int] = field(default_factory=dict)  # outcome -> count (records, spans kept/snapped/dropped ...)
-    examples: list[str] = field(default_factory=list)  # the first examples of each outcome: file, line/record, span text
-    sources: list[str] = field(default_factory=list)  # one line per file when several were read as one data set
-    label_choices: list[str] = field(default_factory=list)  # the label columns by name the file has (a UI picker's choices)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def summary(self) -> str:
-        labels = ", ".join(f"{k} {v}" for k, v in sorted(self.labels.items(), key=lambda kv: -kv[1]))
-        if self.format == "conll":
-            where = f"{self.separator}, {self.columns} columns, labels from column {self.label_column}"
-        else:
-            where = ", ".join(x for x in (self.separator if self.separator != "-" else "", f"labels from {self.label_name}") if x)
-        lines = [
-            (f"{self.file}: {count(self.sentences, 'sentence')}, {count(self.words, 'word')}, "
-             f"{count(self.documents, 'document')}"),
-            (f"format {self.format} ({where}); scheme {self.scheme}; {count(self.repaired, 'sentence')} repaired; "
-             f"longest sentence {self.longest_sentence} words"),
-            f"labels: {labels}",
-        ]
-        lines += [f"file: {s}" for s in self.sources[:8]]
-        if len(self.sources) > 8:
-            lines.append(f"file: … and {len(self.sources) - 8} more")
-        if self.conversion:
-            lines.append("conversion: " + "; ".join(f"{k} {v:,}" for k, v in self.conversion.items()))
-        lines += [f"example: {e}" for e in self.examples]
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
-
-
-@dataclass
-class Dataset:
-    sentences: list[Sentence]
-    report: DataReport
-
-    @property
-    def tag_set(self) -> list[str]:
-        """All IOB2 tags seen, ``O`` first, then sorted."""
-        tags = {t for s in self.sentences for t in s.tags}
-        return sorted(tags, key=lambda t: (t != "O", t.split("-", 1)[-1], t))
+__all__ = [
+    "FORMATS", "MAX_FILE_BYTES", "MAX_SENTENCES", "DataError", "DataReport", "Dataset", "Sentence", "count", "parse_label_list",
+    "read_file", "read_files", "split_holdout",
+]
 
 
 def _options(label_column: int | str, labels: str | Sequence[str] | None, snap: bool, annotator: str | None,
@@ -267,8 +194,8 @@ def _merge(parts: list[Dataset]) -> Dataset:
         sentences += p.sentences
         conv.merge(Conversion(dict(p.report.conversion), list(p.report.examples)))
         warnings += [f"{p.report.file}: {w}" for w in p.report.warnings]
-    if len(sentences) > MAX_SENTENCES:
-        raise DataError(parts[-1].report.file, None, f"more than {MAX_SENTENCES:,} sentences in all; use fewer files")
+    if len(sentences) > corpus.MAX_SENTENCES:  # looked up at call time, as the readers do (tests lower it)
+        raise DataError(parts[-1].report.file, None, f"more than {corpus.MAX_SENTENCES:,} sentences in all; use fewer files")
     first = parts[0].report
     names = [p.report.file for p in parts]
     labels: Counter[str] = Counter()

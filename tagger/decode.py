@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from .schemes import split_tag
+
 
 def transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
     """(allowed[prev, next], allowed_at_start) for IOB2 labels, or None for plain labels.
@@ -21,17 +23,17 @@ def transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
     >>> allowed.astype(int).tolist(), start.astype(int).tolist()
     ([[1, 1, 0], [1, 1, 1], [1, 1, 1]], [1, 1, 0])
     """
-    if not any(label.startswith("I-") for label in labels):
+    parsed = [split_tag(label) for label in labels]
+    if not any(prefix == "I" for prefix, _ in parsed):
         return None
     n = len(labels)
     allowed = np.ones((n, n), dtype=bool)
     start = np.ones(n, dtype=bool)
-    for j, label in enumerate(labels):
-        if label.startswith("I-"):
+    for j, (prefix, kind) in enumerate(parsed):
+        if prefix == "I":  # I-X only after B-X or I-X
             start[j] = False
-            kind = label[2:]
-            for i, prev in enumerate(labels):
-                allowed[i, j] = prev in (f"B-{kind}", f"I-{kind}")
+            for i, prev in enumerate(parsed):
+                allowed[i, j] = prev in (("B", kind), ("I", kind))
     return allowed, start
 
 

@@ -14,7 +14,7 @@ import torch
 from transformers import PreTrainedTokenizerBase
 
 from .align import CASE_PAD, CASE_UNKNOWN, IGNORE, build_window, casing_class, plan_windows
-from .context import plan_context
+from .doc_context import plan_context
 
 
 @dataclass
@@ -150,7 +150,7 @@ def make_features(
 
     With ``context`` > 0 and ``docs`` (a document id per sentence), sentences of one document
     are read with up to ``context`` sub-tokens of their neighbours on each side
-    (:mod:`tagger.context`); labels and predictions stay on the owned sentences only.
+    (:mod:`tagger.doc_context`); labels and predictions stay on the owned sentences only.
     ``hide_case[s]`` shows sentence ``s``'s word shapes as ``CASE_UNKNOWN`` (training augmentation)."""
     cls, sep = special_ids(tokenizer)
     budget = max_length - 2
@@ -184,7 +184,7 @@ def _context_features(
     sep: int,
     overlap: bool,
 ) -> list[Feature]:
-    """Features of :func:`tagger.context.plan_context` windows: context words carry their
+    """Features of :func:`tagger.doc_context.plan_context` windows: context words carry their
     sub-tokens and shapes but never a label or a prediction."""
     feats: list[Feature] = []
     for win in plan_context([[len(p) for p in pieces] for pieces in all_pieces], docs, budget, context):

@@ -9,9 +9,21 @@ from typing import Any
 
 from seqeval.metrics import classification_report
 
+from .schemes import OUTSIDE, split_tag
+
+
+def _is_iob2(tag: str) -> bool:
+    """Whether seqeval can score this tag as an entity tag: ``O``, or ``B-``/``I-`` with a type.
+
+    >>> [_is_iob2(t) for t in ("O", "B-PER", "I-PER", "B-", "E-PER", "NNP")]
+    [True, True, True, False, False, False]
+    """
+    prefix, typ = split_tag(tag)
+    return prefix == OUTSIDE or (prefix in ("B", "I") and bool(typ))
+
 
 def _is_plain(tags: Sequence[Sequence[str]]) -> bool:
-    return any(t != "O" and not (len(t) > 2 and t[1] == "-" and t[0] in "BI") for s in tags for t in s)
+    return not all(_is_iob2(t) for s in tags for t in s)
 
 
 def score(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]]) -> dict[str, Any]:

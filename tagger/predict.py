@@ -59,10 +59,9 @@ class Predictor:
     CPU, slightly different scores); the tagger passed in is never modified.
 
     ``sentences=True`` (the default) tags each sentence of a text on its own, as the tagger was
-    trained: whole multi-sentence windows cost 4 F1 points on CoNLL-2003 test documents (85.3 vs
-    89.3 by gold sentences; 86.7 with spaCy's sentence splits, which miss the unpunctuated
-    headlines and tables), and let entity types drift inside long paragraphs. ``False`` tags
-    each text as one word sequence in overlapping windows.
+    trained: whole multi-sentence windows score lower on CoNLL-2003 test documents and let entity
+    types drift inside long paragraphs (figures: docs/BENCHMARKS.md, "Sentence splitting").
+    ``False`` tags each text as one word sequence in overlapping windows.
 
     ``backend="onnx"`` (needs ``pip install onnxruntime onnx``) exports a copy of the model to
     ONNX once, fuses attention/GELU/LayerNorm for ONNX Runtime and, with ``quantize=True``,
@@ -96,7 +95,7 @@ class Predictor:
             self.device = torch.device("cpu")
         else:
             if quantize:
-                # per-output-channel weight scales: same speed, +0.3 F1 on CoNLL-2003 test vs per-tensor
+                # per-output-channel weight scales: as fast as per-tensor ones and more accurate (docs/BENCHMARKS.md)
                 spec = {torch.nn.Linear: torch.ao.quantization.per_channel_dynamic_qconfig}
                 self.model = torch.ao.quantization.quantize_dynamic(copy.deepcopy(tagger.model).cpu(), spec, dtype=torch.qint8)
             self.device = next(self.model.parameters(), torch.empty(0)).device

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .errors import SchemeError
 
 OUTSIDE = "O"
-_PREFIXED = re.compile(r"^([BIESLU])-(.*)$")
+_PREFIXED = re.compile(r"([BIESLU])-(.*)", re.DOTALL)  # fullmatch: a type may hold any character
 
 
 def split_tag(tag: str) -> tuple[str, str]:
@@ -28,10 +28,22 @@ def split_tag(tag: str) -> tuple[str, str]:
     """
     if tag == OUTSIDE:
         return OUTSIDE, ""
-    m = _PREFIXED.match(tag)
+    m = _PREFIXED.fullmatch(tag)
     if m:
         return m.group(1), m.group(2)
     return "", tag
+
+
+def entity_type(tag: str) -> str:
+    """The group a tag belongs to: the entity type of a prefixed tag, else the tag itself (a plain
+    label, ``O``, or a prefix without a type). ``O`` stays ``O`` so that
+    ``{entity_type(t) for t in tags} - {"O"}`` is the set of types.
+
+    >>> [entity_type(t) for t in ("B-PER", "I-PER", "S-LOC", "O", "NNP", "-LRB-", "B-")]
+    ['PER', 'PER', 'LOC', 'O', 'NNP', '-LRB-', 'B-']
+    """
+    prefix, typ = split_tag(tag)
+    return typ if prefix not in ("", OUTSIDE) and typ else tag
 
 
 def detect_scheme(sentences: Sequence[Sequence[str]]) -> str:

@@ -24,13 +24,37 @@ DEV_FILE = FIXTURES / "app_dev.conll"
 # settings that make the tiny random base learn the fixture in seconds
 TINY_TRAIN = {"base_label": "tiny", "head": "linear", "epochs": 8, "lr": 0.005, "batch_size": 8, "max_length": 64, "label_column": -1}
 
-_skip_without_shared = pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="needs ../shared/data (the project's data sets)")
-needs_default = pytest.mark.skipif(not (DEFAULT_MODEL / "config.json").is_file(), reason="needs the shipped models/default")
+# models/default is tracked in git: a test that uses it is marked, never skipped (a checkout without it is broken).
+needs_default = pytest.mark.needs_default
 
 
-def needs_shared(test: Any) -> Any:
-    """Decorator: marks ``test`` ``shared_data`` and skips it when ../shared/data is absent."""
-    return pytest.mark.shared_data(_skip_without_shared(test))
+def shared_missing(files: tuple[str, ...], root: Path | None = None) -> str | None:
+    """Why tests reading ``files`` (paths under the shared data folder) cannot run, or None when they can.
+
+    >>> shared_missing(("conll2003/eng.testb",), Path("/nonexistent"))
+    'needs the shared data sets in /nonexistent (absent; set TAGGER_SHARED_DATA to their folder)'
+    >>> shared_missing(("conll2003/eng.testb", "re3d"), Path("/"))
+    'needs /conll2003/eng.testb, /re3d (missing from the shared data sets)'
+    """
+    root = SHARED_DATA if root is None else root
+    if not root.is_dir():
+        return f"needs the shared data sets in {root} (absent; set TAGGER_SHARED_DATA to their folder)"
+    missing = [str(root / f) for f in files if not (root / f).exists()]
+    return f"needs {', '.join(missing)} (missing from the shared data sets)" if missing else None
+
+
+def needs_shared(*files: str) -> Callable[[Any], Any]:
+    """Decorator factory for tests that read ../shared/data: ``@needs_shared("conll2003/eng.testb", ...)``
+    marks the test ``shared_data`` and skips it, naming what is missing, when the folder or any of the
+    named files or folders is absent (a partial ../shared skips instead of erroring)."""
+    if not files or not all(isinstance(f, str) for f in files):
+        raise TypeError("needs_shared takes the files the test reads: @needs_shared('conll2003/eng.testb', ...)")
+    reason = shared_missing(files)
+
+    def mark(test: Any) -> Any:
+        return pytest.mark.shared_data(pytest.mark.skipif(reason is not None, reason=reason or "")(test))
+
+    return mark
 
 
 def two_sentences() -> list:
@@ -57,7 +81,7 @@ def app_settings(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any
     """AppSettings with the tiny tagger listed as "tiny" (a copy under ``tmp/models``), the tiny
     random base offered as "tiny", models/default as "default" when it exists, and app-trained
     models under ``tmp/app-models``."""
-    from demo.settings import AppSettings
+    from demo.service.settings import AppSettings
 
     models_dir = tmp / "models"
     models_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +106,7 @@ def app_settings(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any
 class RunningApp:
     url: str
     blocks: Any
-    ctx: Any  # demo.context.AppContext
+    ctx: Any  # demo.service.app_context.AppContext
     models_dir: Path  # the --models-dir folder (holds a copy of the tiny tagger as "tiny")
 
     def close(self) -> None:
@@ -92,12 +116,12 @@ class RunningApp:
 
 def start_app(tmp: Path, tiny_base: Path, tiny_tagger: Path, **overrides: Any) -> RunningApp:
     """The app on :func:`app_settings`, launched in-process on a free port."""
-    from demo.app import build_app
+    from demo.ui.app import build_app, launch_kwargs
 
     settings = app_settings(tmp, tiny_base, tiny_tagger, **overrides)
     blocks, ctx = build_app(settings)
     port = free_port()
-    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **ctx.launch_kwargs())
+    blocks.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, **launch_kwargs())
     return RunningApp(f"http://127.0.0.1:{port}/", blocks, ctx, settings.models_dirs[0])
 
 
@@ -154,8 +178,9 @@ BROWSER_MARKS = [pytest.mark.browser, pytest.mark.skipif(not CHROMIUM.exists(), 
 
 def launch_chromium() -> Any:
     """A generator for a module-scoped ``browser`` fixture: Playwright driving Debian's chromium."""
-    pw = pytest.importorskip("playwright.sync_api")
-    with pw.sync_playwright() as p:
+    from playwright.sync_api import sync_playwright  # requirements-dev.txt: missing = a failure, not a skip
+
+    with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
         yield b
         b.close()

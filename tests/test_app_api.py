@@ -222,7 +222,7 @@ def test_app_train_bad_settings_give_clear_error(client, changes: dict, message:
 def _start_long_job(app, client, tmp_path: Path):
     """A training job that runs long enough to interfere with (7,000+ steps); returns (client job,
     app job, owner token) once the worker reports training steps."""
-    from demo.owners import identify
+    from demo.service.owners import identify
 
     big = tmp_path / "big.conll"
     big.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
@@ -300,7 +300,7 @@ def test_app_train_survives_the_client_leaving_and_a_restart(tiny_base: Path, ti
 
     from gradio_client import Client
 
-    from demo.runs import is_complete
+    from demo.service.runs import is_complete
 
     app = start_app(tmp_path / "app", tiny_base, tiny_tagger, private_runs=True)
     try:
@@ -329,8 +329,8 @@ def test_app_train_survives_the_client_leaving_and_a_restart(tiny_base: Path, ti
 
 # ------------------------------------------------------------------------------------ units
 def test_app_registry_looks_names_up_never_joins_paths(tmp_path: Path, tiny_tagger: Path) -> None:
-    from demo.registry import ModelRegistry, UnknownModel
-    from demo.runs import RunStore
+    from demo.service.registry import ModelRegistry, UnknownModel
+    from demo.service.runs import RunStore
 
     reg = ModelRegistry(tiny_tagger, [], RunStore(tmp_path / "app-models"))
     assert reg.names() == ["default"]
@@ -342,8 +342,8 @@ def test_app_registry_looks_names_up_never_joins_paths(tmp_path: Path, tiny_tagg
 def test_app_registry_lists_runs_after_default_and_never_deletes_outside(tmp_path: Path, tiny_tagger: Path) -> None:
     import shutil
 
-    from demo.registry import ModelRegistry, UnknownModel
-    from demo.runs import RunStore
+    from demo.service.registry import ModelRegistry, UnknownModel
+    from demo.service.runs import RunStore
 
     app_dir = tmp_path / "app-models"
     for i in range(3):
@@ -360,7 +360,7 @@ def test_app_registry_lists_runs_after_default_and_never_deletes_outside(tmp_pat
 def test_app_highlight_keeps_adjacent_entities_apart() -> None:
     import gradio as gr
 
-    from demo import render
+    from demo.ui import render
     from tagger.predict import Entity, Prediction, Word
 
     text = "Paris Berlin"
@@ -374,7 +374,7 @@ def test_app_highlight_keeps_adjacent_entities_apart() -> None:
 
 
 def test_app_markdown_and_errors_escape_user_text() -> None:
-    from demo import render
+    from demo.ui import render
 
     assert "<" not in render.md("<script>alert(1)</script>") and "&lt;script&gt;" in render.md("<script>")
     assert render.plain("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"

@@ -84,7 +84,7 @@ def stop_job(app, job, train_job, before: set[str]) -> None:
 def test_app_load_concurrent_tags_during_training(tiny_base: Path, tiny_tagger: Path, tmp_path: Path,
                                                   record_property) -> None:
     # 20 requests at once, 2 running (the tag event's concurrency limit): 18 wait; the default queue holds them
-    from demo.settings import AppSettings
+    from demo.service.settings import AppSettings
 
     app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=AppSettings.queue_max_size)
     try:

@@ -147,3 +147,51 @@ def test_cli_subprocess_bad_file(files: dict[str, Path]) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.splitlines() == ["error: bad.txt, line 2: 3 columns, expected 2 like line 1 (whitespace-separated)"]
+
+
+class _FakeEntryPoint:
+    """An entry point of the ``tagger.commands`` group, as ``importlib.metadata`` gives one."""
+
+    def __init__(self, name: str, target: object) -> None:
+        self.name, self.group, self._target = name, "tagger.commands", target
+
+    def load(self) -> object:
+        if isinstance(self._target, Exception):
+            raise self._target
+        return self._target
+
+
+@pytest.mark.unit
+def test_cli_app_without_the_app_installed_says_how_to_start_it(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
+    from tagger import cli
+
+    monkeypatch.setattr(cli, "_plugins", dict)
+    assert main(["app", "--port", "7999"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 1
+    assert "not installed" in err and "python app.py" in err and "Traceback" not in err
+
+
+@pytest.mark.unit
+def test_cli_plugin_commands_run_with_their_own_options(monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    import importlib.metadata
+
+    from tagger import cli
+
+    calls: list[tuple[list[str], str]] = []
+    found = [
+        _FakeEntryPoint("hello", lambda argv, prog: calls.append((argv, prog)) or 3),
+        _FakeEntryPoint("report", lambda argv, prog: calls.append((argv, prog))),  # a built-in name: the built-in wins
+        _FakeEntryPoint("broken", ImportError("No module named 'gradio'")),
+    ]
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [ep for ep in found if ep.group == group])
+    assert sorted(cli._plugins()) == ["broken", "hello"]
+    assert main(["hello", "--x", "1"]) == 3 and calls == [(["--x", "1"], "tagger hello")]
+    assert main(["broken"]) == 2
+    assert capsys.readouterr().err.splitlines() == ["error: tagger broken: No module named 'gradio'"]
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    listing = capsys.readouterr().out
+    assert "hello" in listing and "launch the web app" in listing  # plugins and the app are listed

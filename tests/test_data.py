@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES, SHARED_DATA, needs_shared
 
-from tagger import data as data_mod
+from tagger import corpus
 from tagger.data import DataError, Sentence, read_file, split_holdout
 from tagger.schemes import SchemeError, detect_scheme, iob2_spans, to_iob2
 from tagger.train import TrainingError, label_list
@@ -265,8 +265,8 @@ def test_data_million_sentences_hit_the_limit(tmp_path: Path) -> None:
     t0 = time.perf_counter()
     with pytest.raises(DataError) as err:
         read_file(path)
-    assert f"more than {data_mod.MAX_SENTENCES:,} sentences" in str(err.value)
-    assert err.value.line == 2 * data_mod.MAX_SENTENCES + 2
+    assert f"more than {corpus.MAX_SENTENCES:,} sentences" in str(err.value)
+    assert err.value.line == 2 * corpus.MAX_SENTENCES + 2
     assert time.perf_counter() - t0 < 60  # ~2 s on an idle core
 
 
@@ -274,7 +274,7 @@ def test_data_reader_memory_is_bounded_by_file_size(tmp_path: Path, monkeypatch:
     """Lines are not all held as Python objects: the peak is a small multiple of the file."""
     path = write(tmp_path, "million.txt", "w O\n\n" * 1_000_000)
     size = path.stat().st_size
-    monkeypatch.setattr(data_mod, "MAX_SENTENCES", 1000)
+    monkeypatch.setattr(corpus, "MAX_SENTENCES", 1000)
     tracemalloc.start()
     try:
         with pytest.raises(DataError, match="more than 1,000 sentences"):
@@ -286,7 +286,7 @@ def test_data_reader_memory_is_bounded_by_file_size(tmp_path: Path, monkeypatch:
 
 
 def test_data_jsonl_sentence_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data_mod, "MAX_SENTENCES", 3)
+    monkeypatch.setattr(corpus, "MAX_SENTENCES", 3)
     path = write(tmp_path, "many.jsonl", '{"tokens": ["a"], "tags": ["B-X"]}\n' * 5)
     with pytest.raises(DataError, match="more than 3 sentences"):
         read_file(path)
@@ -353,7 +353,7 @@ def test_data_long_sentence_reads_trains_and_predicts(tmp_path: Path, tiny_base:
 # --- the shared corpora ----------------------------------------------------------------
 
 
-@needs_shared
+@needs_shared("conll2003/eng.train", "conll2003/eng.testa", "conll2003/eng.testb")
 @pytest.mark.parametrize(("name", "sentences"), [("eng.train", 14_041), ("eng.testa", 3_250), ("eng.testb", 3_453)])
 def test_data_shared_conll2003(name: str, sentences: int) -> None:
     r = read_file(SHARED_DATA / "conll2003" / name).report
@@ -364,7 +364,7 @@ def test_data_shared_conll2003(name: str, sentences: int) -> None:
     assert r.documents > 200
 
 
-@needs_shared
+@needs_shared("conll2003/eng.testb")
 def test_data_shared_conll2003_pos_and_chunk_columns() -> None:
     pos = read_file(SHARED_DATA / "conll2003" / "eng.testb", label_column=1)
     assert pos.report.scheme == "plain" and "NNP" in pos.report.labels
@@ -372,7 +372,7 @@ def test_data_shared_conll2003_pos_and_chunk_columns() -> None:
     assert chunk.report.scheme == "IOB1" and {"NP", "VP"} <= set(chunk.report.labels)
 
 
-@needs_shared
+@needs_shared("re3d/re3d-train.conll", "re3d/re3d-test.conll")
 def test_data_shared_re3d() -> None:
     train = read_file(SHARED_DATA / "re3d" / "re3d-train.conll").report
     test = read_file(SHARED_DATA / "re3d" / "re3d-test.conll").report
@@ -382,7 +382,7 @@ def test_data_shared_re3d() -> None:
     assert 700 < train.sentences < 900 and 150 < test.sentences < 250
 
 
-@needs_shared
+@needs_shared("sec-filings/FIN5.txt", "sec-filings/FIN3.txt")
 def test_data_shared_sec_filings() -> None:
     train = read_file(SHARED_DATA / "sec-filings" / "FIN5.txt").report
     test = read_file(SHARED_DATA / "sec-filings" / "FIN3.txt").report

@@ -2,6 +2,8 @@
 :class:`~tagger.readers.base.ReadOptions`, a :class:`~tagger.readers.base.Conversion` tally and a
 warnings list, and returns the sentences (raw tags: the scheme is normalised by ``tagger.data``)
 with the report fields it knows. The format is detected from the content (and the name's suffix).
+Readers build :class:`tagger.corpus.Sentence` values and never import :mod:`tagger.data`, which sits
+on top of them.
 """
 
 from __future__ import annotations
@@ -93,24 +95,17 @@ def detect(path: Path, head: bytes) -> str:
             obj = json.loads(first)
         except json.JSONDecodeError:
             return "json" if suffix == ".json" or len(lines) > 1 and not lines[1].lstrip().startswith("{") else "jsonl"
-        return record_kind(obj) if isinstance(obj, dict) else "jsonl"
+        if not isinstance(obj, dict):
+            return "jsonl"
+        from .jsonfiles import record_kind
+
+        return record_kind(obj)
     from . import conllu, table
 
     if suffix == ".conllu" or any(conllu.looks_like(ln) for ln in lines[:50] if not ln.startswith("#")):
         return "conllu"
     kind = table.sniff(first, suffix)
     return kind or "conll"
-
-
-def record_kind(obj: dict) -> str:
-    """Which reader a JSON record belongs to: ``labelstudio`` (a task with annotations),
-    ``jsonl`` (tokens + tags) or ``spans`` (text + character offsets; also the fallback, whose
-    error names the keys it expected)."""
-    if "annotations" in obj or "completions" in obj or isinstance(obj.get("data"), dict):
-        return "labelstudio"
-    if "tokens" in obj and not isinstance(obj.get("text"), str) or "words" in obj:
-        return "jsonl"
-    return "spans"
 
 
 def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: list[str]) -> tuple[list, dict]:
@@ -128,9 +123,9 @@ def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: li
 
         return jsonfiles.read(path, fmt, opts, conv, warnings)
     if fmt in ("parquet", "arrow"):
-        from . import hf
+        from . import columnar
 
-        return hf.read_columnar(path, fmt, opts, conv, warnings)
+        return columnar.read_columnar(path, fmt, opts, conv, warnings)
     if fmt == "spacy":
         from . import docbin
 

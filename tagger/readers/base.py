@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .. import corpus
 from ..errors import DataError
 
 Lines = Callable[[], Iterator[tuple[int, str]]]  # a fresh (line number, line) iterator per call
@@ -104,8 +105,8 @@ def decode(raw: bytes, warnings: list[str], where: str = "") -> str:
 
 
 def decode_lines(path: Path, warnings: list[str]) -> Lines:
-    """Decode once, then hand out lazy line iterators: a list of line tuples would take ~70x
-    the file size in memory (a 5 MB file of one-word sentences peaked at 360 MB)."""
+    """Decode once, then hand out lazy line iterators: a list of line tuples would take many times
+    the file size in memory (figures: docs/BENCHMARKS.md, "Figures from earlier sessions")."""
     text = decode(path.read_bytes(), warnings)
     if "\r" in text:  # \r\n and \r end a line too, as when reading the file in text mode
         text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -141,10 +142,8 @@ def stream_lines(path: Path, warnings: list[str]) -> Iterator[tuple[int, str]]:
 
 
 def check_count(path: Path, n_sentences: int, where: int | None, unit: str = "line") -> None:
-    from .. import data  # the limit is looked up at call time (tests lower it)
-
-    if n_sentences > data.MAX_SENTENCES:
-        raise DataError(path, where, f"more than {data.MAX_SENTENCES:,} sentences; split the file", unit=unit)
+    if n_sentences > corpus.MAX_SENTENCES:  # looked up at call time (tests lower it)
+        raise DataError(path, where, f"more than {corpus.MAX_SENTENCES:,} sentences; split the file", unit=unit)
 
 
 # --- label names for integer ids ---------------------------------------------------------------

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..corpus import Sentence
 from ..errors import DataError
 from .base import Conversion, ReadOptions, check_count, decode_lines
 
 
 def read(path: Path, opts: ReadOptions, conv: Conversion, warnings: list[str]) -> tuple[list, dict]:
-    from ..data import Sentence
-
     if opts.column_name is not None:
         raise DataError(path, None, (
             f"label column {opts.label_column!r} is a name, but CoNLL columns have no names; give a column "

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from ..corpus import Sentence
 from ..errors import DataError
 from .base import Conversion, ReadOptions, check_count, decode_lines
 
@@ -47,8 +48,6 @@ def label_index(opts: ReadOptions, path: Path) -> int:
 
 
 def read(path: Path, opts: ReadOptions, conv: Conversion, warnings: list[str]) -> tuple[list, dict]:
-    from ..data import Sentence
-
     col = label_index(opts, path)
     name = COLUMNS[col]
     sentences: list[Sentence] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..corpus import Sentence
 from ..errors import DataError
 from ..words import _spacy_pipeline, is_word, sentence_groups
 from .base import Conversion, ReadOptions, check_count
@@ -40,8 +41,6 @@ def _label(token: Any, attr: str) -> str:
 
 def read(path: Path, opts: ReadOptions, conv: Conversion, warnings: list[str]) -> tuple[list, dict]:
     from spacy.tokens import DocBin
-
-    from ..data import Sentence
 
     nlp = _spacy_pipeline(opts.language)
     try:

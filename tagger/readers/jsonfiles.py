@@ -11,11 +11,21 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DataError
-from . import record_kind
 from .base import Conversion, ReadOptions, check_count, decode, stream_lines
-from .hf import TOKEN_KEYS, TokenReader
+from .columnar import TOKEN_KEYS, TokenReader
 from .labelstudio import LabelStudioReader
 from .spans import SpanReader
+
+
+def record_kind(obj: dict) -> str:
+    """Which reader a JSON record belongs to: ``labelstudio`` (a task with annotations),
+    ``jsonl`` (tokens + tags) or ``spans`` (text + character offsets; also the fallback, whose
+    error names the keys it expected)."""
+    if "annotations" in obj or "completions" in obj or isinstance(obj.get("data"), dict):
+        return "labelstudio"
+    if "tokens" in obj and not isinstance(obj.get("text"), str) or "words" in obj:
+        return "jsonl"
+    return "spans"
 
 
 def _is_document(path: Path, fmt: str) -> bool:

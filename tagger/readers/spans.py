@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..corpus import Sentence
 from ..errors import DataError
 from ..words import is_word, sentence_groups, split_sentences
 from . import spanalign as sa
@@ -125,8 +126,6 @@ class SpanReader:
         return self.sentences(text, spans, obj.get("tokens"), n)
 
     def sentences(self, text: str, spans: Sequence[sa.CharSpan], tokens: Any, n: int) -> list:
-        from ..data import Sentence
-
         words, groups = self.words(text, tokens, n)
         tags, outcomes = sa.align(text, words, spans, self.opts.snap)
         self.tally(text, outcomes, n)

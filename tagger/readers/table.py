@@ -13,9 +13,11 @@ import csv
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..corpus import Sentence
 from ..errors import DataError
 from .base import Conversion, LabelMapper, ReadOptions, check_count, decode_lines, names_beside
 
@@ -94,14 +96,23 @@ def _pick(columns: list[str], wanted: str | None, usual: tuple[str, ...], path: 
     return next((columns.index(c) for c in usual if c in columns), None)
 
 
-def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: list[str]) -> tuple[list, dict]:
-    from ..data import Sentence
+@dataclass(frozen=True)
+class _Columns:
+    """The header's column names and which of them hold the tokens, tags, sentence ids and documents."""
 
-    with path.open("rb") as f:
-        first = f.readline().decode("utf-8", errors="replace").lstrip("\ufeff")
-    delimiter = "\t" if fmt == "tsv" or "\t" in first else (";" if ";" in first and "," not in first else ",")
-    rows = _rows(path, delimiter, warnings)
-    header_line, header = next(rows, (1, []))
+    names: list[str]
+    tok: int
+    tag: int
+    sent: int | None
+    doc: int | None
+
+    @property
+    def choices(self) -> list[str]:
+        """The columns that could be the labels (a UI picker's choices)."""
+        return [c for i, c in enumerate(self.names) if i not in (self.tok, self.sent, self.doc)]
+
+
+def _columns(path: Path, header_line: int, header: list[str], opts: ReadOptions, warnings: list[str]) -> _Columns:
     columns = [h.strip().strip("\ufeff").lower() for h in header]
     expected = f"expected a header row naming a tokens column ({', '.join(TOKEN_COLUMNS)}) and a tags column"
     tok = _pick(columns, None, TOKEN_COLUMNS, path, "tokens")
@@ -115,7 +126,31 @@ def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: li
     if tag is None:
         raise DataError(path, header_line, f"{expected}; the header has: {', '.join(columns)}")
     opts.ignore_number(warnings, f"column {columns[tag]!r}")
-    mapper = LabelMapper(path, columns[tag], opts.labels, names_beside(path))
+    return _Columns(columns, tok, tag, sent, doc_col)
+
+
+def _list_row(path: Path, n: int, row: list[str], cols: _Columns) -> tuple[list[str], list[Any]]:
+    """A row of the list-valued shape: its tokens (stripped) and tags, checked."""
+    toks, labs = parse_list(row[cols.tok]), parse_list(row[cols.tag])
+    if toks is None or labs is None:
+        bad = cols.names[cols.tok] if toks is None else cols.names[cols.tag]
+        raise DataError(path, n, f'"{bad}" is not a list; expected a list like ["EU", "rejects"] in every row')
+    if len(toks) != len(labs):
+        raise DataError(path, n, (f'"{cols.names[cols.tok]}" has {len(toks)} items but "{cols.names[cols.tag]}" has {len(labs)}; '
+                                  "expected equal lengths"))
+    if not all(isinstance(w, str) and w.strip() for w in toks):
+        raise DataError(path, n, "every token must be a non-empty string")
+    return [w.strip() for w in toks], labs
+
+
+def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: list[str]) -> tuple[list, dict]:
+    with path.open("rb") as f:
+        first = f.readline().decode("utf-8", errors="replace").lstrip("\ufeff")
+    delimiter = "\t" if fmt == "tsv" or "\t" in first else (";" if ";" in first and "," not in first else ",")
+    rows = _rows(path, delimiter, warnings)
+    header_line, header = next(rows, (1, []))
+    cols = _columns(path, header_line, header, opts, warnings)
+    mapper = LabelMapper(path, cols.names[cols.tag], opts.labels, names_beside(path))
     sentences: list[Sentence] = []
     words: list[str] = []
     tags: list[Any] = []
@@ -134,36 +169,29 @@ def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: li
         if not any(c.strip() for c in row):
             flush(n)
             continue
-        if len(row) != len(columns):
-            raise DataError(path, n, f"{len(row)} fields, expected {len(columns)} like the header ({fmt.upper()})")
-        if doc_col is not None and row[doc_col].strip() and row[doc_col] != last_doc:
+        if len(row) != len(cols.names):
+            raise DataError(path, n, f"{len(row)} fields, expected {len(cols.names)} like the header ({fmt.upper()})")
+        if cols.doc is not None and row[cols.doc].strip() and row[cols.doc] != last_doc:
             if last_doc is not None:
                 flush(n)
                 doc += 1
-            last_doc = row[doc_col]
+            last_doc = row[cols.doc]
         if list_shape is None:
-            list_shape = parse_list(row[tok]) is not None
+            list_shape = parse_list(row[cols.tok]) is not None
         conv.count("rows")
         if list_shape:
-            toks, labs = parse_list(row[tok]), parse_list(row[tag])
-            if toks is None or labs is None:
-                bad = columns[tok] if toks is None else columns[tag]
-                raise DataError(path, n, f'"{bad}" is not a list; expected a list like ["EU", "rejects"] in every row')
-            if len(toks) != len(labs):
-                raise DataError(path, n, f'"{columns[tok]}" has {len(toks)} items but "{columns[tag]}" has {len(labs)}; expected equal lengths')
-            if not all(isinstance(w, str) and w.strip() for w in toks):
-                raise DataError(path, n, "every token must be a non-empty string")
+            toks, labs = _list_row(path, n, row, cols)
             if toks:
-                sentences.append(Sentence([w.strip() for w in toks], mapper(labs, n), n, doc))
+                sentences.append(Sentence(toks, mapper(labs, n), n, doc))
                 check_count(path, len(sentences), n)
             continue
-        sid = row[sent].strip() if sent is not None else None
+        sid = row[cols.sent].strip() if cols.sent is not None else None
         if sid and sid != last_sent:
             flush(n)
             last_sent = sid
-        word, label = row[tok].strip(), row[tag].strip()
+        word, label = row[cols.tok].strip(), row[cols.tag].strip()
         if not word or not label:
-            raise DataError(path, n, f'empty "{columns[tok] if not word else columns[tag]}" field; expected a word and its label')
+            raise DataError(path, n, f'empty "{cols.names[cols.tok] if not word else cols.names[cols.tag]}" field; expected a word and its label')
         if not words:
             start = n
         words.append(word)
@@ -173,5 +201,5 @@ def read(path: Path, fmt: str, opts: ReadOptions, conv: Conversion, warnings: li
         raise DataError(path, None, "contains no sentences (only the header)")
     shape = "list-valued rows" if list_shape else "one row per token"
     sep = {"\t": "tab", ",": "comma", ";": "semicolon"}[delimiter]
-    return sentences, {"format": fmt, "separator": f"{sep}, {shape}", "columns": len(columns), "label_column": tag,
-                       "label_name": columns[tag], "label_choices": [c for i, c in enumerate(columns) if i not in (tok, sent, doc_col)]}
+    return sentences, {"format": fmt, "separator": f"{sep}, {shape}", "columns": len(cols.names), "label_column": cols.tag,
+                       "label_name": cols.names[cols.tag], "label_choices": cols.choices}

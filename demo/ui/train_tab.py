@@ -1,0 +1,377 @@
+"""The Fine-tune tab: upload data, see its report, set the training settings, train in a worker
+process with live progress, cancel, download the model.
+
+Handlers are module-level functions taking the :class:`~demo.service.app_context.AppContext` first; the
+checks before training are :func:`tagger.preflight.preflight` (the CLI runs the same ones).
+:func:`build` lays the tab out and returns :class:`TrainTab`; :func:`wire` connects events and
+returns the training event (``app.py`` hangs the Tag tab's refresh on it). Public API:
+``/data_report`` (``f``, ``d``: kept from the first version) and ``/train``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from demo.service.app_context import AppContext
+from demo.service.job_queue import DONE, FAILED, Job, JobError
+from demo.service.owners import Caller
+from demo.service.registry import DEFAULT_NAME
+from demo.service.runs import RunError
+from tagger.config import HEADS, TrainConfig
+from tagger.errors import ConfigError, TaggerError, TrainingError
+from tagger.meta import max_positions, resolve_base
+from tagger.preflight import Preflight, preflight
+from tagger.readers.base import parse_label_list
+
+from . import data_panel, render
+from .identity import Identity, caller
+from .plumbing import bind, bind_form, named, user_errors
+
+_PROGRESS = gr.Progress()  # Gradio injects a tracker where a parameter defaults to a Progress
+CONTINUE_DEFAULT = "default tagger (continue training it)"
+UPLOAD_HINT = data_panel.UPLOAD_HINT
+SLIDER_MAX_LENGTH = 512
+
+
+def as_int(value: Any, what: str) -> int:
+    """``value`` as a whole number, or a ConfigError naming the setting.
+
+    >>> as_int("3", "epochs")
+    3
+    """
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a whole number, got {value!r}") from None
+
+
+def as_float(value: Any, what: str) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{what} must be a number, got {value!r}") from None
+
+
+def _column(label_column: Any) -> int | str:
+    return data_panel.label_column_value(label_column)
+
+
+def base_choices(ctx: AppContext) -> list[str]:
+    """The "Start from" choices: the configured bases, plus the default tagger when there is one."""
+    names = list(ctx.settings.bases)
+    if DEFAULT_NAME in ctx.registry.names():
+        names.append(CONTINUE_DEFAULT)
+    return names
+
+
+def _base_of(ctx: AppContext, base_label: Any) -> tuple[str, str | None]:
+    """(base for TrainConfig, head the base dictates or None) of a "Start from" choice."""
+    if base_label == CONTINUE_DEFAULT and DEFAULT_NAME in ctx.registry.names():
+        return str(ctx.registry.get(DEFAULT_NAME).path), ctx.registry.record(DEFAULT_NAME).head or None
+    if isinstance(base_label, str) and base_label in ctx.settings.bases:
+        return ctx.settings.bases[base_label], None
+    raise ConfigError(f"Unknown base model {str(base_label)[:80]!r}; choose one of: {', '.join(base_choices(ctx))}.")
+
+
+# ---------------------------------------------------------------------------------- handlers
+# the data section (uploads of any format, the report, the preview) lives in data_panel
+inspect = data_panel.inspect
+data_report = data_panel.data_report
+
+
+@dataclass(frozen=True)
+class TrainForm:
+    """The Fine-tune tab's settings as the page or an API client sends them (raw values, checked once
+    by :func:`prepare`), in the order of ``/train``'s parameters. A new setting is one field here and
+    a component of the same name on :class:`TrainTab` (:func:`wire` pairs them by name)."""
+
+    train_file: Any = None  # one file (the API's first parameter; the page uses train_files)
+    dev_file: Any = None
+    base_label: Any = None
+    head: Any = TrainConfig.head
+    epochs: Any = TrainConfig.epochs
+    lr: Any = TrainConfig.lr
+    batch_size: Any = TrainConfig.batch_size
+    max_length: Any = TrainConfig.max_length
+    label_column: Any = -1
+    train_files: Any = None  # several files, any format (the page's upload)
+    data_format: Any = "auto"
+    label_names: Any = ""
+
+
+# /train's first version ended with owner_token after label_column; the settings added since follow it
+OWNER_TOKEN_AFTER = "label_column"
+
+
+def prepare(ctx: AppContext, form: TrainForm) -> Preflight:
+    """The form's values -> a checked :class:`~tagger.preflight.Preflight` (raises TaggerError)."""
+    paths = data_panel.upload_paths(form.train_file, form.train_files)
+    if not paths:
+        raise TaggerError("Upload a training file first.")
+    fmt, names = data_panel.read_options(form.data_format, form.label_names)
+    base, base_head = _base_of(ctx, form.base_label)
+    config = TrainConfig(
+        base=base, head=base_head or (form.head if form.head in HEADS else TrainConfig.head),
+        epochs=as_int(form.epochs, "epochs"), lr=as_float(form.lr, "learning rate"),
+        batch_size=as_int(form.batch_size, "batch size"), max_length=as_int(form.max_length, "max length"),
+        label_column=_column(form.label_column), data_format=fmt, label_names=parse_label_list(names) or (),
+        threads=ctx.settings.worker_threads(),
+    )
+    return preflight(config, paths, str(form.dev_file) if form.dev_file else None)
+
+
+def submit(ctx: AppContext, form: TrainForm, owner_token: Any, request: Any) -> tuple[Job, Caller]:
+    """Check the settings and queue the job for its owner (a caller without a token gets one).
+    Several training files travel to the job as one zip (read back as one data set)."""
+    checked = prepare(ctx, form)
+    who = caller(owner_token, request, create=True)
+    dev = str(form.dev_file) if form.dev_file else None
+    paths = data_panel.upload_paths(form.train_file, form.train_files)
+    with data_panel.bundled(paths) as train_path:
+        job = ctx.jobs.submit(who.owner, checked.config.to_dict(), train_path, dev, train_name=data_panel.uploads_name(paths),
+                              dev_name=Path(dev).name if dev else None)
+    return job, who
+
+
+@user_errors
+def start(ctx: AppContext, form: TrainForm, owner_token: str = "", request: gr.Request | None = None) -> tuple[Any, ...]:
+    """Start button: queue the job and return at once (the page's timer follows it, :func:`poll`)."""
+    job, who = submit(ctx, form, owner_token, request)
+    return (*job_outputs(ctx, job, who.owner), None, who.token, who.token)
+
+
+@user_errors
+def train(ctx: AppContext, form: TrainForm, owner_token: str = "", request: gr.Request | None = None,
+          progress: gr.Progress = _PROGRESS) -> Any:
+    """``/train``: queue a job and stream its progress until it ends: yields (status, loss plot, F1 plot,
+    scores table, model zip, new model name, job id, owner token). The job runs on when the client goes
+    away; ``/status`` with the job id and owner token follows it. Parameters: the fields of
+    :class:`TrainForm` (``train_files``: several, any format; ``data_format``: a :data:`tagger.data.FORMATS`
+    name; ``label_names``: for integer ids), with ``owner_token`` after ``label_column``."""
+    job, who = submit(ctx, form, owner_token, request)
+    yield from follow(ctx, job, who, progress)
+
+
+def follow(ctx: AppContext, job: Job, who: Caller, progress: Any) -> Any:
+    """Stream a job's progress while the caller listens; nothing here stops the job."""
+    seen = -1
+    while True:
+        snap = ctx.jobs.snapshot(job)
+        if snap["version"] != seen or job.finished:
+            seen = snap["version"]
+            progress(snap["progress"], desc=snap["status"])
+            if job.finished:
+                break
+            yield (*job_outputs(ctx, job, who.owner, snap), job.id, who.token)
+        time.sleep(1.0)  # events come once a second; waking more often would only take CPU from the job
+    if job.state == FAILED:
+        raise TrainingError(f"Training failed: {job.error}")
+    yield (*job_outputs(ctx, job, who.owner), job.id, who.token)
+
+
+def job_outputs(ctx: AppContext, job: Job, owner: str | None, snap: dict[str, Any] | None = None) -> tuple[Any, ...]:
+    """(status, loss plot, F1 plot, scores table, model zip, new model name) of a job."""
+    snap = snap or ctx.jobs.snapshot(job)
+    scores, zip_path, name = render.scores_table_empty(), None, ""
+    if job.state == DONE and job.result is not None:
+        scores = render.scores_table(job.result["dev"])
+        try:
+            run = ctx.runs.find(job.id, owner)
+        except RunError:  # renamed away, deleted, or evicted by the cap meanwhile
+            run = None
+        if run is not None:
+            zip_path, name = str(ctx.zip_for(run)), run.name
+    status = render.md(snap["status"]) if job.state == FAILED else snap["status"]
+    if snap.get("settings") and not job.finished:  # a page opened again mid-job shows what it runs (its own paragraph)
+        status += f"\n\n*Job {render.md(job.name)}: {render.md(snap['settings'])}*"
+    return status, render.loss_frame(snap["loss"]), render.f1_frame(snap["dev_f1"]), scores, zip_path, name
+
+
+@user_errors
+def poll(ctx: AppContext, owner_token: str, seen: Any, request: gr.Request | None = None) -> tuple[Any, ...]:
+    """Page load and timer tick: this browser's latest job (queued, running, or the last one
+    finished), drawn again only when it changed. -> (6 job outputs, what was drawn)."""
+    job = ctx.jobs.latest(caller(owner_token, request).owner)
+    key = None if job is None else [job.id, job.version, job.state]
+    if key == seen or job is None:
+        return (*[gr.skip()] * 6, seen)
+    return (*job_outputs(ctx, job, job.owner), key)
+
+
+@user_errors
+def cancel_mine(ctx: AppContext, owner_token: str = "", request: gr.Request | None = None) -> str:
+    """Cancel button: this browser's queued or running job (nobody else's)."""
+    return cancel(ctx, "", owner_token, request)
+
+
+@user_errors
+def cancel(ctx: AppContext, job_id: str = "", owner_token: str = "", request: gr.Request | None = None) -> str:
+    """``/cancel``: stop the caller's job ``job_id`` (empty: their current one): cooperative, then
+    terminate, then kill. Returns what happened."""
+    owner = caller(owner_token, request).owner
+    if not job_id:
+        job = ctx.jobs.latest(owner)
+        if job is None or job.finished:
+            return "No training job of yours is running."
+        job_id = job.id
+    return ctx.jobs.cancel(job_id, owner)
+
+
+@user_errors
+def status(ctx: AppContext, job_id: str = "", owner_token: str = "", request: gr.Request | None = None) -> dict[str, Any]:
+    """``/status``: a job's state and progress: state (queued, running, done, cancelled, failed),
+    position in the queue, status line, progress 0..1, loss points [epoch, loss], dev F1 points
+    [epoch, F1 %], device, precision, error, and at the end dev scores, best epoch and seconds.
+    ``job_id`` empty: the caller's latest job. Only the owner sees a job."""
+    owner = caller(owner_token, request).owner
+    if job_id:
+        return ctx.jobs.snapshot(ctx.jobs.get(job_id, owner))
+    job = ctx.jobs.latest(owner)
+    if job is None:
+        raise JobError("You have no training job.")
+    return ctx.jobs.snapshot(job)
+
+
+def storage_note(ctx: AppContext) -> str:
+    """What a user should know about where runs live (empty when nothing needs saying)."""
+    notes = []
+    if not ctx.settings.persistent_runs:
+        notes.append("⚠ **Runs are lost when this Space restarts** (it has no persistent storage): download a run's zip "
+                     "to keep it.")
+    if ctx.settings.private_runs:
+        notes.append("Your runs are private: only this browser (or your Hugging Face login) sees them.")
+    notes.append("A job runs on the server to its end: you can close this page and come back later.")
+    return "  \n".join(notes)
+
+
+def max_length_limit(ctx: AppContext, base_label: str | None) -> int:
+    """Positions the chosen base supports (capped at 512 for the slider)."""
+    try:
+        base, _ = _base_of(ctx, base_label)
+        limit = max_positions(resolve_base(base))
+    except TaggerError:
+        limit = None
+    return min(limit or SLIDER_MAX_LENGTH, SLIDER_MAX_LENGTH)
+
+
+@user_errors
+def base_changed(ctx: AppContext, base_label: str) -> Any:
+    limit = max_length_limit(ctx, base_label)
+    return gr.Slider(maximum=limit, value=min(TrainConfig.max_length, limit))
+
+
+# ---------------------------------------------------------------------------------- layout
+@dataclass
+class TrainTab:
+    train_file: gr.File
+    dev_file: gr.File
+    report_md: gr.Markdown
+    label_column: gr.Dropdown
+    labels_df: gr.Dataframe
+    base_label: gr.Dropdown
+    head: gr.Radio
+    epochs: gr.Slider
+    lr: gr.Number
+    batch_size: gr.Slider
+    max_length: gr.Slider
+    start_btn: gr.Button
+    cancel_btn: gr.Button
+    status: gr.Markdown
+    loss_plot: gr.LinePlot
+    f1_plot: gr.LinePlot
+    scores_df: gr.Dataframe
+    zip_out: gr.File
+    model_name_out: gr.Textbox
+    job_id: gr.Textbox
+    timer: gr.Timer
+    seen: gr.State
+    data: data_panel.DataExtras  # several files, the format, label names, the preview
+
+
+def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
+    bases = base_choices(ctx)
+    first_base = next(iter(ctx.settings.bases), None)
+    with gr.Accordion("Settings", open=True):
+        with gr.Row():
+            base = gr.Dropdown(choices=bases, value=first_base, label="Start from", allow_custom_value=True,
+                               info="a base encoder, or the default tagger when the labels match")
+            head = gr.Radio(list(HEADS), value=TrainConfig.head, label="Head",
+                            info="casing (default) adds a word-shape embedding and IOB2-constrained decoding (load its zip with trust_remote_code=True); linear is plain BertForTokenClassification")
+        with gr.Row():
+            epochs = named(gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs"))
+            lr = named(gr.Number(value=TrainConfig.lr, label="Learning rate", minimum=1e-6, maximum=1e-2))
+            batch = named(gr.Slider(1, 128, value=TrainConfig.batch_size, step=1, label="Batch size"))
+            # the server checks 16..512; the browser's maximum follows the chosen base
+            limit = max_length_limit(ctx, first_base)
+            max_len = named(gr.Slider(16, SLIDER_MAX_LENGTH, value=min(TrainConfig.max_length, limit), step=16,
+                                      label="Max length (sub-tokens)", elem_id="max-length"))
+    return base, head, epochs, lr, batch, max_len
+
+
+def _results_section() -> tuple[Any, ...]:
+    with gr.Row():
+        start_btn = gr.Button("Start training", variant="primary", elem_id="train-button")
+        cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-button")
+    status = gr.Markdown("", label="Training status", show_label=False, elem_id="train-status")
+    with gr.Row():
+        loss_plot = gr.LinePlot(render.loss_frame([]), x="epoch", y="loss", title="Training loss", label="Loss plot",
+                                show_label=False, height=260, elem_id="loss-plot")
+        f1_plot = gr.LinePlot(render.f1_frame([]), x="epoch", y="dev F1", title="Dev F1 per epoch", label="Dev F1 plot",
+                              show_label=False, height=260, elem_id="f1-plot")
+    scores_df = gr.Dataframe(value=render.scores_table_empty(), label="Dev scores per type (best epoch)", interactive=False,
+                             elem_id="scores-table")
+    with gr.Row():
+        zip_out = gr.File(label="Download the model (.zip, Hugging Face format)", interactive=False, height=90,
+                          elem_id="model-zip")
+        model_name_out = gr.Textbox(label="New model name", interactive=False, elem_id="model-name")
+    job_id = gr.Textbox(visible=False, label="Job id")
+    return start_btn, cancel_btn, status, loss_plot, f1_plot, scores_df, zip_out, model_name_out, job_id
+
+
+def build(ctx: AppContext) -> TrainTab:
+    """Lay the tab out (call inside ``gr.Tab``)."""
+    gr.Markdown(storage_note(ctx), elem_id="storage-note")
+    (data, extras), settings, results = data_panel.build(), _settings_section(ctx), _results_section()
+    # the page follows the owner's job by polling the server: closing the page never touches the job
+    return TrainTab(*data, *settings, *results, gr.Timer(1.0), gr.State(None), extras)
+
+
+def form_inputs(ui: TrainTab, who: Identity) -> list[Any]:
+    """The components behind :class:`TrainForm`'s fields (on the tab or its data section, by name),
+    with the owner token where ``/train`` takes it."""
+    out = []
+    for f in dataclasses.fields(TrainForm):
+        out.append(getattr(ui, f.name) if hasattr(ui, f.name) else getattr(ui.data, f.name))
+        if f.name == OWNER_TOKEN_AFTER:
+            out.append(who.token)
+    return out
+
+
+def wire(ctx: AppContext, ui: TrainTab, blocks: gr.Blocks, who: Identity, loaded: Any) -> None:
+    """Connect the tab's events (call inside the ``gr.Blocks`` context). The Start button queues a
+    job and returns; the timer (and the page load, ``loaded``) draw this browser's latest job."""
+    data_panel.wire(ctx, ui.dev_file, ui.label_column, [ui.report_md, ui.label_column, ui.labels_df], ui.data, ui.train_file)
+    for trigger in (ui.base_label.change, blocks.load):
+        trigger(bind(ctx, base_changed), ui.base_label, ui.max_length, queue=False, api_visibility="private")
+    settings = form_inputs(ui, who)
+    shown = [ui.status, ui.loss_plot, ui.f1_plot, ui.scores_df, ui.zip_out, ui.model_name_out]
+    ui.start_btn.click(bind_form(ctx, start, TrainForm, OWNER_TOKEN_AFTER), settings, [*shown, ui.seen, who.token, who.state], api_visibility="private",
+                       concurrency_limit=4, concurrency_id="submit")
+    # /train for API clients: the same job, its progress streamed while the client listens (a hidden trigger)
+    api = gr.Button(visible=False)
+    # as many streams as jobs can be running or waiting; more wait in Gradio's request queue
+    follow_limit = ctx.settings.train_parallel + ctx.settings.train_queue
+    api.click(bind_form(ctx, train, TrainForm, OWNER_TOKEN_AFTER), settings, [*shown, ui.job_id, who.token], api_name="train", concurrency_limit=follow_limit,
+              concurrency_id="train-follow")
+    for trigger in (ui.timer.tick, loaded.then):
+        trigger(bind(ctx, poll), [who.token, ui.seen], [*shown, ui.seen], queue=False, show_progress="hidden",
+                api_visibility="private")
+    ui.cancel_btn.click(bind(ctx, cancel_mine), who.token, ui.status, queue=False, api_visibility="private")
+    gr.api(bind(ctx, cancel), api_name="cancel", queue=False)
+    gr.api(bind(ctx, status), api_name="status", queue=False)

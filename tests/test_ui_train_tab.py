@@ -1,0 +1,147 @@
+"""demo.ui.train_tab handlers, called directly with an AppContext (no server). The training run
+itself goes through the real worker process on the tiny base."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import gradio as gr
+import pytest
+from support import DEFAULT_MODEL, DEV_FILE, TINY_TRAIN, TRAIN_FILE, app_settings, needs_default, wait_for
+
+from demo.service.app_context import AppContext
+from demo.service.owners import identify
+from demo.ui import train_tab
+
+pytestmark = pytest.mark.app
+
+
+@pytest.fixture(scope="module")
+def ctx(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
+    context = AppContext(app_settings(tmp_path_factory.mktemp("train-tab"), tiny_base, tiny_tagger, prewarm_worker=False))
+    yield context
+    context.close()
+
+
+def prepare(ctx: AppContext, train=TRAIN_FILE, dev=DEV_FILE, **changes):
+    return train_tab.prepare(ctx, train_tab.TrainForm(train, dev, **dict(TINY_TRAIN, **changes)))
+
+
+def test_train_tab_inspect_reports_the_upload(ctx: AppContext) -> None:
+    hint, picker, labels = train_tab.inspect(ctx, None, None, -1)
+    assert hint == train_tab.UPLOAD_HINT and picker.visible is False and labels.empty
+    report, picker, labels = train_tab.inspect(ctx, str(TRAIN_FILE), str(DEV_FILE), "")
+    assert "40 sentences" in report and "dev file" in report
+    assert picker.visible and picker.value == 3 and len(picker.choices) == 3
+    assert dict(labels.values.tolist()) == {"PER": 40, "LOC": 31, "ORG": 28, "MISC": 5}
+    assert train_tab.data_report(ctx, str(TRAIN_FILE), None)[0].count("held out") == 1
+
+
+def test_train_tab_inspect_explains_bad_data(ctx: AppContext, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text("one\ncolumn\n", encoding="utf-8")
+    with pytest.warns(UserWarning):  # gr.Warning outside a request
+        report, _, labels = train_tab.inspect(ctx, str(bad), None, -1)
+    assert report.startswith("❌") and "line 1" in report and labels.empty
+
+
+def test_train_tab_prepare_builds_a_checked_config(ctx: AppContext) -> None:
+    checked = prepare(ctx)
+    assert checked.config.base == ctx.settings.bases["tiny"] and checked.config.head == "linear"
+    assert checked.config.epochs == 8 and checked.max_positions == 128 and checked.data.dev_report is not None
+    assert checked.labels[0] == "O" and len(checked.labels) == 9
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"train": None}, "Upload a training file first"),
+        ({"base_label": "../../etc"}, "Unknown base model '../../etc'; choose one of: tiny"),
+        ({"max_length": 256}, "limit of 128 positions"),
+        ({"epochs": "many"}, "epochs must be a whole number"),
+        ({"lr": 1.0}, "lr must be in"),
+        ({"label_column": 7}, "label column 7 does not exist"),
+    ],
+)
+def test_train_tab_prepare_refuses_bad_settings(ctx: AppContext, changes: dict, message: str) -> None:
+    from tagger.errors import TaggerError
+
+    with pytest.raises(TaggerError, match=message):
+        prepare(ctx, **changes)
+
+
+@needs_default
+def test_train_tab_continue_default_needs_its_labels(ctx: AppContext, tmp_path: Path) -> None:
+    from tagger.errors import ModelError
+
+    assert train_tab.CONTINUE_DEFAULT in train_tab.base_choices(ctx)
+    checked = prepare(ctx, base_label=train_tab.CONTINUE_DEFAULT, head="linear")
+    assert checked.config.base == str(DEFAULT_MODEL) and checked.config.head == "casing"  # the default's own head
+    per_only = tmp_path / "per.conll"
+    per_only.write_text("Angela B-PER\nsaid O\n\nJohn B-PER\nleft O\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="differ from the data's"):
+        prepare(ctx, train=per_only, dev=None, base_label=train_tab.CONTINUE_DEFAULT)
+
+
+def test_train_tab_max_length_follows_the_base(ctx: AppContext) -> None:
+    assert train_tab.max_length_limit(ctx, "tiny") == 128
+    assert train_tab.max_length_limit(ctx, "no such base") == train_tab.SLIDER_MAX_LENGTH
+    slider = train_tab.base_changed(ctx, "tiny")
+    assert slider.maximum == 128 and slider.value == 128
+
+
+def test_train_tab_train_streams_progress_and_registers_the_model(ctx: AppContext) -> None:
+    request = SimpleNamespace(username=None)
+    progress_calls: list[float] = []
+    form = train_tab.TrainForm(str(TRAIN_FILE), str(DEV_FILE), **TINY_TRAIN)
+    outputs = list(train_tab.train(ctx, form, "", request, lambda fraction, desc="": progress_calls.append(fraction)))
+    status, loss, f1, scores, zip_path, name, job_id, token = outputs[-1]
+    owner = identify(token).owner
+    assert status.startswith("✓ Done") and name in ctx.registry.names(owner) and Path(zip_path).is_file()
+    assert len(f1) == 8 and not loss.empty and "micro avg" in scores["type"].tolist()
+    assert len(outputs) >= 3 and max(progress_calls) > 0.5
+    assert all(o[6] == job_id and o[7] == token for o in outputs)  # the job id and owner token from the first answer
+    assert train_tab.cancel(ctx, job_id, token, request).startswith("Training had already finished")
+    with pytest.raises(gr.Error, match="among yours"):
+        train_tab.cancel(ctx, job_id, "z" * 32, request)  # not this caller's job
+    assert train_tab.status(ctx, job_id, token, request)["state"] == "done"
+    # a page opened later draws the same finished job, once
+    drawn = train_tab.poll(ctx, token, None, request)
+    assert drawn[0].startswith("✓ Done") and drawn[5] == name and drawn[6] == [job_id, ctx.jobs.get(job_id, owner).version, "done"]
+    assert all(isinstance(v, type(gr.skip())) for v in train_tab.poll(ctx, token, drawn[6], request)[:6])
+
+
+def test_train_tab_start_returns_at_once_and_the_timer_follows(ctx: AppContext) -> None:
+    request = SimpleNamespace(username=None)
+    shown = train_tab.start(ctx, train_tab.TrainForm(str(TRAIN_FILE), str(DEV_FILE), **dict(TINY_TRAIN, epochs=2)), "", request)
+    token = shown[7]
+    assert shown[0].startswith(("Waiting", "Starting")) and shown[6] is None and len(token) == 32
+    assert train_tab.status(ctx, "", token, request)["state"] in ("queued", "running")
+    wait_for(lambda: train_tab.status(ctx, "", token, request)["state"] == "done", 300, what="the job")
+    assert train_tab.poll(ctx, token, None, request)[0].startswith("✓ Done")
+    assert train_tab.cancel_mine(ctx, token, request) == "No training job of yours is running."
+    with pytest.raises(gr.Error, match="You have no training job"):
+        train_tab.status(ctx, "", "y" * 32, request)
+
+
+def test_train_tab_refused_job_is_a_user_error(ctx: AppContext, monkeypatch: pytest.MonkeyPatch) -> None:
+    from demo.service.job_queue import JobRefused
+
+    def refuse(*args, **kwargs):
+        raise JobRefused("Cannot start training: the training queue is full (4 jobs waiting); try again later.")
+
+    monkeypatch.setattr(ctx.jobs, "submit", refuse)
+    gen = train_tab.train(ctx, train_tab.TrainForm(str(TRAIN_FILE), str(DEV_FILE), **TINY_TRAIN), "", SimpleNamespace(username=None))
+    with pytest.raises(gr.Error, match="the training queue is full"):
+        next(gen)
+
+
+def test_train_tab_storage_note(ctx: AppContext) -> None:
+    assert "close this page" in train_tab.storage_note(ctx) and "lost" not in train_tab.storage_note(ctx)
+    ctx.settings.persistent_runs, ctx.settings.private_runs = False, True
+    try:
+        note = train_tab.storage_note(ctx)
+        assert "Runs are lost when this Space restarts" in note and "zip" in note and "private" in note
+    finally:
+        ctx.settings.persistent_runs, ctx.settings.private_runs = True, False
