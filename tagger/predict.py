@@ -21,7 +21,7 @@ from .features import iter_batches, make_features
 from .meta import MAX_TEXT_CHARS
 from .model import Tagger, load_tagger
 from .schemes import iob2_spans
-from .words import _spacy_pipeline, split_sentences, split_words  # noqa: F401 (re-exported: bench, tests)
+from .words import _spacy_pipeline, entity_end, split_sentences, split_words  # noqa: F401 (re-exported: bench, tests)
 
 
 @dataclass(frozen=True)
@@ -204,5 +204,6 @@ def _prediction(
     for a, b, label in spans:
         first, last = words[a], words[b - 1]
         score = sum(w.score for w in words[a:b]) / (b - a)
-        entities.append(Entity(text[first.start : last.end], first.start, last.end, label, score))
+        end = last.start + entity_end(last.text)  # "M&M." -> "M&M": no sentence punctuation in a name
+        entities.append(Entity(text[first.start : end], first.start, end, label, score))
     return Prediction(text, words, tuple(entities))

@@ -106,3 +106,26 @@ def sentence_groups(tokens: Sequence[str], language: str = "en") -> list[list[in
     texts = [tokens[i] for i in keep]
     doc = nlp.get_pipe("sentencizer")(Doc(nlp.vocab, words=texts))
     return [[keep[k] for k in g] for g in _group(texts, _starts(doc))]
+
+
+# Abbreviations whose final period belongs to the name ("Apple Inc.", "Martin Luther King Jr.")
+KEEP_PERIOD = frozenset({"inc.", "corp.", "ltd.", "co.", "jr.", "sr.", "st.", "mr.", "mrs.", "ms.", "dr.", "bros.", "mt.", "ft.",
+                         "no.", "vs.", "plc.", "llc.", "gmbh.", "s.a.", "n.v."})
+TRAILING = ".,;:!?"
+
+
+def entity_end(word: str) -> int:
+    """How much of an entity's LAST word the entity's text keeps: all of it, except one trailing
+    sentence punctuation mark that spaCy's tokenizer left attached to the word (it keeps a period
+    after a capital, "M&M.", as one token). Abbreviations keep their period: a known one ("Inc."),
+    or one with another period inside ("U.S.").
+
+    >>> [entity_end(w) for w in ("M&M.", "Paris", "U.S.", "Inc.", "Corp.", "Kenya,", ".", "A.")]
+    [3, 5, 4, 4, 5, 5, 1, 2]
+    """
+    if len(word) < 2 or word[-1] not in TRAILING:
+        return len(word)
+    head = word[:-1]
+    if word[-1] == "." and ("." in head or word.lower() in KEEP_PERIOD or len(head) == 1):
+        return len(word)
+    return len(head) if any(c.isalnum() for c in head) else len(word)

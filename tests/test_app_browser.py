@@ -82,7 +82,7 @@ def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page
     page.locator("#train-status").get_by_text("Done in").wait_for()
     scores = page.locator("#scores-table").inner_text()
     assert "micro avg" in scores and "PER" in scores
-    name_box = page.locator("#model-name textarea, #model-name input").first
+    name_box = page.locator("#train-new-name textarea, #train-new-name input").first  # the finished run's name, editable
     wait_for(lambda: name_box.input_value() in app.ctx.registry.names(), 30, what="the new model's name")
     name = name_box.input_value()
     assert name.startswith("trained-")

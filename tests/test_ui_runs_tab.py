@@ -41,11 +41,12 @@ def ctx(tiny_base: Path, tiny_tagger: Path, tmp_path: Path):
 
 
 def test_runs_tab_each_owner_sees_their_runs(ctx: AppContext) -> None:
-    table, picker = runs_tab.list_runs(ctx, None, ALICE_TOKEN, REQUEST)
+    table, picker, *_ = runs_tab.list_runs(ctx, None, ALICE_TOKEN, REQUEST)
     assert table["name"].tolist() == ["trained-alice"] and picker.choices == [("trained-alice", "trained-alice")]
-    assert table.columns.tolist() == ["name", "date", "data", "labels", "epochs", "dev F1", "time", "device"]
+    assert table.columns.tolist() == ["name", "whose", "date", "data", "labels", "epochs", "dev F1", "time", "device"]
+    assert table["whose"].tolist() == ["you"]
     assert table["data"].tolist() == ["mine.conll (2 sentences)"] and table["labels"].tolist() == ["LOC, PER"]
-    empty, _ = runs_tab.list_runs(ctx, None, "", REQUEST)  # anonymous: no runs, but the table keeps its headers
+    empty, *_ = runs_tab.list_runs(ctx, None, "", REQUEST)  # anonymous: no runs, but the table keeps its headers
     assert empty.empty and empty.columns.tolist()[0] == "name"
     models = {m["name"]: m for m in runs_tab.models(ctx, ALICE_TOKEN, REQUEST)}
     assert "trained-alice" in models and "trained-bob" not in models and "tiny" in models
@@ -86,3 +87,30 @@ def test_runs_tab_download_rename_delete_owner_only(ctx: AppContext) -> None:
     assert runs_tab.delete(ctx, "NER v2", ALICE_TOKEN, REQUEST).startswith("Deleted")
     assert not (ctx.runs.root / "trained-alice").exists() and (ctx.runs.root / "trained-bob").is_dir()
     assert runs_tab.use(ctx, "trained-bob")[0] == "trained-bob"
+
+
+def test_runs_tab_shared_runs_say_whose_and_offer_only_what_works(tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
+    """Shared runs (the local default): everyone's runs are listed with whose they are; Rename and
+    Delete are offered on the caller's own runs only, and Delete asks before anything is removed."""
+    context = AppContext(app_settings(tmp_path, tiny_base, tiny_tagger, prewarm_worker=False, private_runs=False))
+    try:
+        add_run(context, tiny_tagger, "trained-alice", ALICE_TOKEN, 2000.0)
+        add_run(context, tiny_tagger, "trained-bob", BOB_TOKEN, 1000.0)
+        table, picker, use, download, delete, rename, note, confirm = runs_tab.list_runs(context, "trained-bob", ALICE_TOKEN, REQUEST)
+        assert dict(zip(table["name"], table["whose"])) == {"trained-alice": "you", "trained-bob": "another user"}
+        assert picker.value == "trained-bob" and use.interactive and download.interactive
+        assert delete.interactive is False and rename.interactive is False and "only its owner" in note
+        assert confirm.visible is False
+        *_, delete, rename, note, _ = runs_tab.pick(context, "trained-alice", ALICE_TOKEN, REQUEST)
+        assert delete.interactive and rename.interactive and note == ""
+        row, question = runs_tab.ask_delete(context, "trained-alice", ALICE_TOKEN, REQUEST)
+        assert row.visible and "for good" in question and (context.runs.root / "trained-alice").is_dir()  # asked, not removed
+        assert runs_tab.cancel_delete()[1] == "Nothing was deleted." and (context.runs.root / "trained-alice").is_dir()
+        with pytest.raises(gr.Error, match="Only the owner"):
+            runs_tab.delete(context, "trained-bob", ALICE_TOKEN, REQUEST)
+        assert runs_tab.delete(context, "trained-alice", ALICE_TOKEN, REQUEST).startswith("Deleted")
+        assert not (context.runs.root / "trained-alice").exists()
+        # a finished job's run is picked when the Fine-tune tab announces it
+        assert runs_tab.list_runs(context, "trained-bob", BOB_TOKEN, REQUEST)[1].value == "trained-bob"
+    finally:
+        context.close()

@@ -17,6 +17,7 @@ paying the import.
 from __future__ import annotations
 
 import logging
+import statistics
 import threading
 import time
 from collections import OrderedDict, deque
@@ -72,6 +73,7 @@ class Job:
         self.worker: _Worker | None = None
         self.cancel_requested = False
         self.settings = ""  # what it was started with, one line (events.job_settings)
+        self.clock: tuple[float, float] | None = None  # (time, progress) when progress was first seen: the ETA counts from it
 
     @property
     def finished(self) -> bool:
@@ -98,13 +100,26 @@ class Job:
                 progress.append(event)
         if progress:
             self.view.apply(progress)
+            if self.clock is None and self.view.progress > 0:
+                self.clock = (time.monotonic(), self.view.progress)
         if events:
             self.version += 1
 
-    def status_line(self, position: int | None, waiting: int) -> str:
+    def eta(self, now: float | None = None) -> float | None:
+        """Seconds left for a running job, from its pace since its progress was first seen (None
+        until it has moved enough to say)."""
+        if self.state != RUNNING or self.clock is None:
+            return None
+        (t0, p0), p = self.clock, self.view.progress
+        if p - p0 < 0.01:
+            return None
+        return max(0.0, ((now or time.monotonic()) - t0) / (p - p0) * (1.0 - p))
+
+    def status_line(self, position: int | None, waiting: int, wait_s: float | None = None) -> str:
         if self.state == QUEUED:
             ahead = "next to start" if position == 1 else f"{(position or 1) - 1} job(s) ahead"
-            return f"Waiting in the training queue: position {position} of {waiting} ({ahead})."
+            when = f" Expected to start in {ev.about(wait_s)}." if wait_s is not None else ""
+            return f"Waiting in the training queue: position {position} of {waiting} ({ahead}).{when}"
         if self.state == RUNNING:
             where = f" · {describe(self.device, self.precision)}" if self.device else ""
             return f"{self.view.status}{where}"
@@ -237,6 +252,8 @@ class TrainingQueue:
         """Everything a page or an API client shows of a job (plain JSON values)."""
         with self._lock:
             position, waiting = self.position(job), len(self._waiting)
+            wait_s = self.expected_wait(job) if job.state == QUEUED else None
+            eta_s = job.eta()
             result = job.result or {}
             return {
                 "id": job.id,
@@ -244,7 +261,9 @@ class TrainingQueue:
                 "state": job.state,
                 "position": position,
                 "waiting": waiting,
-                "status": job.status_line(position, waiting),
+                "status": job.status_line(position, waiting, wait_s),
+                "eta_s": round(eta_s, 1) if eta_s is not None else None,  # running: seconds left
+                "wait_s": round(wait_s, 1) if wait_s is not None else None,  # queued: seconds until it starts
                 "settings": job.settings,
                 "progress": round(job.view.progress, 4),
                 "epochs": job.epochs,
@@ -259,6 +278,37 @@ class TrainingQueue:
                 "created": job.created,
                 "version": job.version,
             }
+
+    def typical_seconds(self) -> float | None:
+        """The median duration of the last finished jobs (what a job ahead in the queue is expected to take)."""
+        with self._lock:
+            done = [j.ended - j.started for j in self._jobs.values() if j.state == DONE and j.started and j.ended][-20:]
+        return statistics.median(done) if done else None
+
+    def expected_wait(self, job: Job) -> float | None:
+        """Seconds until a queued job starts: the soonest end of a running job, then a typical job for
+        each job ahead of it in its slot; None when nothing is known yet (no finished job, no pace)."""
+        with self._lock:
+            position = self.position(job)
+            etas = [j.eta() for j in self._running]
+        if position is None:
+            return None
+        typical = self.typical_seconds()
+        known = [e for e in etas if e is not None]
+        first = min(known) if known else typical
+        if first is None or (position > self.parallel and typical is None):
+            return None
+        return first + (position - 1) // self.parallel * (typical or 0.0)
+
+    def others(self, owner: str | None) -> dict[str, Any]:
+        """Other users' jobs, without anything about them but counts and the soonest end: what a
+        visitor without a job of their own is told (their job would wait for these)."""
+        with self._lock:
+            running = [j for j in self._running if j.owner != owner]
+            waiting = [j for j in self._waiting if j.owner != owner]
+        etas = [e for e in (j.eta() for j in running) if e is not None]
+        return {"running": len(running), "waiting": len(waiting), "eta_s": min(etas) if etas else None,
+                "slots": self.parallel}
 
     # -- cancel ----------------------------------------------------------------------------------
     def cancel(self, job_id: Any, owner: str | None) -> str:

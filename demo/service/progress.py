@@ -60,6 +60,20 @@ def decode(event: dict[str, Any], epochs: int) -> Update:
     return Update()
 
 
+def about(seconds: float | None) -> str:
+    """A duration for people, rounded the way an estimate should be.
+
+    >>> about(40), about(95), about(3 * 3600 + 600), about(None)
+    ('less than a minute', 'about 2 min', 'about 3 h 10 min', 'an unknown time')
+    """
+    if seconds is None:
+        return "an unknown time"
+    if seconds < 60:
+        return "less than a minute"
+    minutes = round(seconds / 60)
+    return f"about {minutes} min" if minutes < 60 else f"about {minutes // 60} h {minutes % 60} min"
+
+
 def job_settings(config: dict[str, Any], train_file: str | None, dev_file: str | None = None) -> str:
     """One line with what a job was started with, shown under its status (a page opened again
     later shows the job, not the form it was started from).

@@ -18,6 +18,7 @@ from tagger.errors import TaggerError
 from tagger.meta import is_model_folder
 from tagger.record import ModelRecord, read_record
 
+from .owners import can_change
 from .runs import Run, RunStore
 
 DEFAULT_NAME = "default"
@@ -122,8 +123,16 @@ class ModelRegistry:
         return out
 
     def run_summaries(self, owner: str | None = None) -> list[dict[str, Any]]:
-        """The caller's runs (newest first) as :func:`model_summary` rows, for the Runs table."""
-        return [model_summary(ModelEntry(run.name, run.path, "run", run), run.record) for run in self.runs.visible(owner)]
+        """The runs the caller sees (newest first) as :func:`model_summary` rows for the Runs table,
+        each with whose it is (``owner``: "you", "another user", or "nobody" for a run from before
+        owners existed) and whether the caller may rename and delete it (``changeable``)."""
+        out = []
+        for run in self.runs.visible(owner):
+            row = model_summary(ModelEntry(run.name, run.path, "run", run), run.record)
+            row["owner"] = "nobody" if run.owner is None else "you" if run.owner == owner else "another user"
+            row["changeable"] = can_change(run.owner, owner, self.runs.private)
+            out.append(row)
+        return out
 
     # -- changes ------------------------------------------------------------------------------
     def rename(self, name: str, new_name: str, owner: str | None) -> Run:
@@ -172,7 +181,6 @@ def model_summary(entry: ModelEntry, record: ModelRecord) -> dict[str, Any]:
         "test_f1": record.test_f1,
         "test_file": record.test_file or None,
         "created": time.strftime("%Y-%m-%d %H:%M", time.localtime(run.created)) if run is not None else None,
-        "owner": run.owner if run is not None else None,
         "train_file": run.info.train_file if run is not None else (record.training_file or None),
         "sentences": report.get("sentences") or record.train_sentences,  # the data as uploaded
         "epochs": record.config.get("epochs"),

@@ -28,7 +28,8 @@ from tagger.data import FORMATS, read_files
 from tagger.errors import DataError
 from tagger.readers import canonical
 
-from . import data_view, render
+from . import correct_tab, data_view, render
+from .identity import caller
 from .plumbing import bind, user_errors
 
 UPLOAD_HINT = ("Upload training data: CoNLL, CoNLL-U, JSONL (tokens/tags, doccano, Prodigy), Label Studio JSON, spaCy .spacy, "
@@ -147,6 +148,30 @@ def preview(ctx: AppContext, train_file: str | None, train_files: list[str] | No
     return gr.HighlightedText(value=value, color_map=colors, visible=True)
 
 
+NO_CORRECTIONS = [("none", "")]
+
+
+def corrections_paths(ctx: AppContext, dataset: Any, owner: str | None) -> list[str]:
+    """The chosen corrections dataset of the caller as a JSONL file to read (none when none is chosen)."""
+    return [str(correct_tab.export_file(ctx, owner, dataset, "jsonl"))] if isinstance(dataset, str) and dataset.strip() else []
+
+
+@user_errors
+def corrections_choices(ctx: AppContext, current: Any, owner_token: str = "", request: gr.Request | None = None) -> Any:
+    """The caller's corrections datasets (theirs only, also when runs are shared)."""
+    names = correct_tab.store(ctx).names(caller(owner_token, request).owner)
+    return gr.Dropdown(choices=NO_CORRECTIONS + [(n, n) for n in names], value=current if current in names else "")
+
+
+@user_errors
+def inspect_corrections(ctx: AppContext, train_file: str | None, dev_file: str | None, label_column: Any, train_files: Any,
+                        data_format: str, label_names: str, corrections: Any, owner_token: str = "",
+                        request: gr.Request | None = None) -> tuple[Any, ...]:
+    """The data report of the uploads plus the chosen corrections dataset."""
+    extra = corrections_paths(ctx, corrections, caller(owner_token, request).owner)
+    return inspect(ctx, None, dev_file, label_column, [*upload_paths(train_file, train_files), *extra], data_format, label_names)
+
+
 # ---------------------------------------------------------------------------------- layout
 @dataclass
 class DataExtras:
@@ -156,6 +181,7 @@ class DataExtras:
     data_format: gr.Dropdown
     label_names: gr.Textbox
     preview: gr.HighlightedText
+    corrections: gr.Dropdown  # one of the caller's corrections datasets (Correct tab), trained on with the uploads
 
 
 def build() -> tuple[tuple[Any, ...], DataExtras]:
@@ -166,6 +192,8 @@ def build() -> tuple[tuple[Any, ...], DataExtras]:
         dev_file = gr.File(label="Dev file (optional, any format; else 10% held out)", file_count="single", type="filepath",
                            elem_id="dev-file")
     train_file = gr.File(label="Training file", file_count="single", type="filepath", visible=False, elem_id="train-file-api")
+    corrections = gr.Dropdown(NO_CORRECTIONS, value="", label="…and/or a corrections dataset of yours (from the Correct tab)",
+                              elem_id="train-corrections")
     with gr.Row():
         data_format = gr.Dropdown(FORMAT_CHOICES, value="auto", label="Format", elem_id="data-format",
                                   info="detected per file; pick one if detection gets it wrong")
@@ -176,10 +204,11 @@ def build() -> tuple[tuple[Any, ...], DataExtras]:
     report_md = gr.Markdown(UPLOAD_HINT, label="Data report", show_label=False, elem_id="data-report")
     with gr.Row():
         preview_hl = gr.HighlightedText(label="Preview: gold labels of the first sentences", show_legend=True, combine_adjacent=False,
-                                        visible=False, elem_id="data-preview")
+                                        visible=False, elem_id="data-preview", elem_classes=["chips"])
         labels_df = gr.Dataframe(value=render.labels_table_empty(), label="Labels in the training data", interactive=False,
                                  max_height=220)
-    return (train_file, dev_file, report_md, label_col, labels_df), DataExtras(train_files, data_format, label_names, preview_hl)
+    return (train_file, dev_file, report_md, label_col, labels_df), DataExtras(train_files, data_format, label_names, preview_hl,
+                                                                               corrections)
 
 
 def wire(ctx: AppContext, dev_file: Any, label_col: Any, outputs: list[Any], extras: DataExtras, train_file: Any) -> None:

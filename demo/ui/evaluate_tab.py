@@ -355,9 +355,9 @@ def _browser_section() -> tuple[Any, ...]:
     for i in range(PAGE_SIZE):
         with gr.Column(visible=False, elem_id=f"eval-slot-{i}", elem_classes=["eval-slot"]) as group:
             header = gr.Markdown("", label="Errors", show_label=False, elem_id=f"eval-slot-{i}-header")
-            gold = gr.HighlightedText(label="Gold", show_legend=False, combine_adjacent=False, elem_id=f"eval-slot-{i}-gold")
+            gold = gr.HighlightedText(label="Gold", show_legend=False, combine_adjacent=False, elem_id=f"eval-slot-{i}-gold", elem_classes=["chips"])
             pred = gr.HighlightedText(label="Predicted (✗ = part of an error)", show_legend=False, combine_adjacent=False,
-                                      elem_id=f"eval-slot-{i}-pred")
+                                      elem_id=f"eval-slot-{i}-pred", elem_classes=["chips"])
         slots.append((group, header, gold, pred))
     return types, kinds, sort_by, page, prev_btn, next_btn, page_line, slots
 

@@ -34,6 +34,16 @@ INTERNAL_ERROR = "Internal error; see the server log."
 CSS = """
 #tag-info p, #train-status p { margin: 0; }
 footer { display: none !important; }
+/* Highlighted text (class "chips") reads as running text: Gradio lays each segment out as a flex box
+   with margins around every chip, which breaks lines between segments and puts a gap before
+   punctuation ("Eritrea ."). Inline flow, no gaps from the template's whitespace, words kept whole. */
+.chips .textfield { display: block; font-size: 0; line-height: 1.9; word-break: normal; overflow-wrap: anywhere; }
+.chips .token-container { display: inline; font-size: 0; }
+.chips .token { font-size: 0; }
+.chips .token > * { font-size: var(--text-md); line-height: 1.45; white-space: pre-wrap; }
+.job-progress { display: flex; align-items: center; gap: 10px; }
+.job-progress progress { flex: 1; height: 12px; accent-color: #6366f1; }
+.chips .token.highlighted { display: inline-block; margin: 0; padding: 0 3px; }
 """
 
 

@@ -6,11 +6,13 @@ error message is escaped here; HighlightedText and Dataframe cells render text a
 
 from __future__ import annotations
 
+import html
 from collections import Counter
 from typing import Any
 
 import pandas as pd
 
+from demo.service.progress import about
 from demo.service.text import md, plain  # noqa: F401 -- the UI's escaping, re-exported
 from tagger.data import count
 from tagger.record import f1_of
@@ -109,15 +111,28 @@ def empty_table(columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame([], columns=columns)
 
 
-def tag_info(pred: Any, model: str, seconds: float, low: float) -> str:
+def language_warning(guess: Any, model: str, record: Any) -> str:
+    """A warning for text in another language than the model's (``guess``: :func:`tagger.language.mismatch`).
+
+    >>> from tagger.language import Guess
+    >>> from tagger.record import ModelRecord
+    >>> language_warning(Guess("de", "German", 0.9), "default", ModelRecord.from_json({"config": {"language": "en"}, "domain": "news"}))
+    '⚠ **This text looks German**, but `default` was trained on English text (news): expect missed and wrong entities.'
+    """
+    if guess is None:
+        return ""
+    trained = LANGUAGES.get(record.language, record.language) + " text" + (f" ({md(record.domain)})" if record.domain else "")
+    return f"⚠ **This text looks {md(guess.name)}**, but `{md(model)}` was trained on {trained}: expect missed and wrong entities."
+
+
+def tag_info(pred: Any, model: str, seconds: float, low: float, warning: str = "") -> str:
     counts = Counter(e.label for e in pred.entities)
     by_type = ", ".join(f"{md(k)} {v}" for k, v in counts.most_common()) or "none"
     n_low = sum(w.score < low for w in pred.words)
     low_note = f"; **{n_low} low-confidence word{'s' if n_low != 1 else ''}** (score < {low:g}, marked ⚠)" if n_low else ""
-    return (
-        f"{len(pred.words):,} words, {len(pred.entities):,} entities ({by_type}) "
-        f"in {seconds * 1000:.0f} ms with model `{md(model)}`{low_note}"
-    )
+    line = (f"{len(pred.words):,} words, {len(pred.entities):,} entities ({by_type}) "
+            f"in {seconds * 1000:.0f} ms with model `{md(model)}`{low_note}")
+    return f"{warning}  \n{line}" if warning else line
 
 
 LANGUAGES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch", "it": "Italian", "pt": "Portuguese"}
@@ -254,17 +269,64 @@ def f1_frame(points: list[tuple[float, float]]) -> pd.DataFrame:
     return pd.DataFrame([(x, round(y, 1)) for x, y in points or []], columns=["epoch", "dev F1"], dtype=float)
 
 
-RUN_COLUMNS = ["name", "date", "data", "labels", "epochs", "dev F1", "time", "device"]
+def progress_bar(snap: dict[str, Any] | None) -> str:
+    """The job's progress as a bar with what is left (HTML; empty without a job).
+
+    >>> progress_bar({"state": "running", "progress": 0.42, "eta_s": 185.0})
+    '<div class="job-progress"><progress value="0.42" max="1"></progress><span>42% · about 3 min left</span></div>'
+    >>> progress_bar({"state": "queued", "progress": 0, "position": 2, "wait_s": None})
+    '<div class="job-progress"><progress value="0" max="1"></progress><span>queued, position 2 · start time not known yet</span></div>'
+    >>> progress_bar(None)
+    ''
+    """
+    if not snap:
+        return ""
+    state, fraction = snap.get("state"), float(snap.get("progress") or 0)
+    if state == "queued":
+        wait = snap.get("wait_s")
+        when = f"expected to start in {about(wait)}" if wait is not None else "start time not known yet"
+        text = f"queued, position {snap.get('position')} · {when}"
+    elif state == "running":
+        eta = snap.get("eta_s")
+        text = f"{fraction:.0%} · " + (f"{about(eta)} left" if eta is not None else "estimating the time left…")
+    elif state == "done":
+        fraction, text = 1.0, f"done in {duration(snap.get('seconds'))}"
+    else:
+        text = str(state)
+    return f'<div class="job-progress"><progress value="{fraction:.4g}" max="1"></progress><span>{html.escape(text)}</span></div>'
+
+
+def others_note(others: dict[str, Any]) -> str:
+    """What a visitor without a job of their own is told about other users' jobs (counts only).
+
+    >>> others_note({"running": 1, "waiting": 2, "eta_s": 130.0, "slots": 1})
+    "⏳ Another user's training job is running (about 2 min left) and 2 more are waiting: a job you start now waits for them."
+    >>> others_note({"running": 0, "waiting": 0, "eta_s": None, "slots": 1})
+    ''
+    """
+    running, waiting = others.get("running", 0), others.get("waiting", 0)
+    if not running and not waiting:
+        return ""
+    left = f" ({about(others['eta_s'])} left)" if others.get("eta_s") is not None else ""
+    first = (f"Another user's training job is running{left}" if running == 1 else
+             f"{running} other users' training jobs are running{left}") if running else "No job is running"
+    more = f" and {waiting} more {'is' if waiting == 1 else 'are'} waiting" if waiting else ""
+    free = running < others.get("slots", 1) and not waiting
+    return f"⏳ {first}{more}: " + ("a job you start now starts at once." if free else "a job you start now waits for them.")
+
+
+RUN_COLUMNS = ["name", "whose", "date", "data", "labels", "epochs", "dev F1", "time", "device"]
 
 
 def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
-    """The Runs view: one row per run summary (:func:`demo.service.registry.model_summary`), newest first.
+    """The Runs view: one row per run summary (:meth:`demo.service.registry.ModelRegistry.run_summaries`),
+    newest first; "dev F1" is "–" for a run that trained on its dev data.
 
-    >>> t = runs_table([{"name": "r1", "created": "2025-01-02 10:00", "train_file": "a.conll", "sentences": 1200,
+    >>> t = runs_table([{"name": "r1", "owner": "you", "created": "2025-01-02 10:00", "train_file": "a.conll", "sentences": 1200,
     ...                  "labels": ["O", "B-PER", "I-PER"], "epochs": 3, "best_epoch": 2, "dev_f1": 91.26,
     ...                  "seconds": 75.2, "device": "cuda:0", "precision": "bf16"}])
     >>> t.values.tolist()
-    [['r1', '2025-01-02 10:00', 'a.conll (1,200 sentences)', 'PER', 'best 2 of 3', '91.3', '1 min 15 s', 'cuda:0 (bf16)']]
+    [['r1', 'you', '2025-01-02 10:00', 'a.conll (1,200 sentences)', 'PER', 'best 2 of 3', '91.3', '1 min 15 s', 'cuda:0 (bf16)']]
     >>> list(runs_table([]).columns) == RUN_COLUMNS
     True
     """
@@ -278,8 +340,8 @@ def runs_table(runs: list[dict[str, Any]]) -> pd.DataFrame:
         device = r.get("device") or "cpu"
         if r.get("precision") and r["precision"] != "fp32":
             device += f" ({r['precision']})"
-        rows.append([r.get("name", ""), r.get("created") or "", data, ", ".join(model_types(r.get("labels") or [])), epochs, f1,
-                     duration(r.get("seconds")), device])
+        rows.append([r.get("name", ""), r.get("owner") or "", r.get("created") or "", data,
+                     ", ".join(model_types(r.get("labels") or [])), epochs, f1, duration(r.get("seconds")), device])
     return pd.DataFrame(rows, columns=RUN_COLUMNS)
 
 

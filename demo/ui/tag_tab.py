@@ -18,6 +18,7 @@ import gradio as gr
 from demo.service.app_context import AppContext
 from demo.service.registry import UnknownModel
 from tagger.errors import InputError, ModelError
+from tagger.language import mismatch
 
 from . import render
 from .examples import EXAMPLE_LABELS, EXAMPLES
@@ -44,6 +45,8 @@ def tag(ctx: AppContext, text: str, model_name: str, owner_token: str = "", requ
     t0 = time.perf_counter()
     pred = predictor.predict(text)  # InputError past tagger.meta.MAX_TEXT_CHARS
     seconds = time.perf_counter() - t0
+    record = ctx.registry.record(model_name, owner)
+    warning = render.language_warning(mismatch(text, record.language), model_name, record)
     entities = render.entity_value(pred)
     return (
         entities,
@@ -51,8 +54,21 @@ def tag(ctx: AppContext, text: str, model_name: str, owner_token: str = "", requ
         entities,
         render.entity_table(pred, low),
         render.word_table(pred, low),
-        render.tag_info(pred, model_name, seconds, low),
+        render.tag_info(pred, model_name, seconds, low, warning),
     )
+
+
+def check_text(text: Any, model_name: Any, owner_token: Any = "") -> tuple[Any, ...]:
+    """Validator of ``/tag``'s inputs (runs before it, without the queue): an empty text or no model is
+    shown at the input itself, and the tagging does not run (no error marks on the results)."""
+    has_text = isinstance(text, str) and bool(text.strip())
+    return (gr.validate(has_text, "Type or paste some text to tag first."),
+            gr.validate(bool(model_name), NO_MODEL), gr.validate(True, ""))
+
+
+def cleared() -> tuple[Any, ...]:
+    """Empty results (Clear, and a Tag click before its answer comes): no old results stay behind."""
+    return None, None, None, render.empty_table(render.ENTITY_COLUMNS), render.empty_table(render.WORD_COLUMNS), ""
 
 
 def describe(ctx: AppContext, model_name: str | None, owner: str | None = None) -> str:
@@ -110,6 +126,7 @@ def toggle_raw(raw: bool) -> tuple[Any, Any]:
 class TagTab:
     text: gr.Textbox
     tag_btn: gr.Button
+    clear_btn: gr.Button
     model: gr.Dropdown
     refresh: gr.Button
     model_md: gr.Markdown
@@ -120,6 +137,7 @@ class TagTab:
     ent_table: gr.Dataframe
     word_table: gr.Dataframe
     info: gr.Markdown
+    examples: gr.Examples
 
     @property
     def model_outputs(self) -> list[Any]:
@@ -133,14 +151,14 @@ def _input_column(ctx: AppContext, first: str | None) -> tuple[Any, ...]:
             text = gr.Textbox(label="Text", lines=6, max_lines=20, placeholder="Paste or type text to tag…", elem_id="tag-text")
             with gr.Row():
                 tag_btn = gr.Button("Tag", variant="primary", elem_id="tag-button")
-                gr.ClearButton([text], value="Clear")
+                clear_btn = gr.Button("Clear", elem_id="tag-clear")
         with gr.Column(scale=2):
             with gr.Row():
                 model = gr.Dropdown(choices=ctx.registry.names(), value=first, label="Model", allow_custom_value=True,
                                     scale=4, elem_id="model-select")
                 refresh = gr.Button("↻", scale=0, min_width=48)
             model_md = gr.Markdown(describe(ctx, first), label="Model summary", show_label=False, elem_id="model-summary")
-    return text, tag_btn, model, refresh, model_md
+    return text, tag_btn, clear_btn, model, refresh, model_md
 
 
 def build(ctx: AppContext) -> TagTab:
@@ -148,15 +166,16 @@ def build(ctx: AppContext) -> TagTab:
     names = ctx.registry.names()
     first = names[0] if names else None
     low = ctx.settings.low_confidence
-    text, tag_btn, model, refresh, model_md = _input_column(ctx, first)
-    gr.Examples(examples=[[t] for t in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS, label="Examples")
+    text, tag_btn, clear_btn, model, refresh, model_md = _input_column(ctx, first)
+    examples = gr.Examples(examples=[[t] for t in EXAMPLES], inputs=[text], example_labels=EXAMPLE_LABELS,
+                           label="Examples (click one to tag it)")
     raw = gr.Checkbox(label="Show raw per-word tags (B-/I-/O) instead of entities", value=False)
     ent_map, word_map = color_maps(ctx, first)
     ent_hl = gr.HighlightedText(label="Entities", show_legend=True, combine_adjacent=False, color_map=ent_map,
-                                elem_id="entities-view")
+                                elem_id="entities-view", elem_classes=["chips"])
     word_hl = gr.HighlightedText(label=f"Per-word tags (⚠ = confidence below {low:g})", show_legend=False,
                                  show_inline_category=True, combine_adjacent=False, color_map=word_map, visible=False,
-                                 elem_id="words-view")
+                                 elem_id="words-view", elem_classes=["chips"])
     info = gr.Markdown(label="Summary", show_label=False, elem_id="tag-info")
     with gr.Row():
         ent_table = gr.Dataframe(render.empty_table(render.ENTITY_COLUMNS), label="Entities (confidence; ⚠ = low)",
@@ -165,7 +184,7 @@ def build(ctx: AppContext) -> TagTab:
                                   interactive=False, max_height=360, elem_id="word-table")
     with gr.Accordion("JSON (HighlightedText value with scores)", open=False):
         ent_json = gr.JSON(label="Entities JSON", show_label=False)
-    return TagTab(text, tag_btn, model, refresh, model_md, raw, ent_hl, word_hl, ent_json, ent_table, word_table, info)
+    return TagTab(text, tag_btn, clear_btn, model, refresh, model_md, raw, ent_hl, word_hl, ent_json, ent_table, word_table, info, examples)
 
 
 def wire(ctx: AppContext, ui: TagTab, blocks: gr.Blocks, who: Identity, loaded: Any) -> None:
@@ -173,8 +192,14 @@ def wire(ctx: AppContext, ui: TagTab, blocks: gr.Blocks, who: Identity, loaded: 
     event that sets the owner token (:func:`demo.ui.identity.wire`)."""
     inputs = [ui.text, ui.model, who.token]
     outputs = [ui.ent_hl, ui.word_hl, ui.ent_json, ui.ent_table, ui.word_table, ui.info]
-    ui.tag_btn.click(bind(ctx, tag), inputs, outputs, api_name="tag", concurrency_limit=2, concurrency_id="tag")
-    ui.text.submit(bind(ctx, tag), inputs, outputs, api_visibility="private", concurrency_limit=2, concurrency_id="tag")
+    tagged = {"validator": check_text, "concurrency_limit": 2, "concurrency_id": "tag"}
+    quiet = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    # the old results go first (then in order, not side by side: an answer must not be wiped by a late clear)
+    ui.tag_btn.click(cleared, None, outputs, **quiet).then(bind(ctx, tag), inputs, outputs, api_name="tag", **tagged)
+    ui.text.submit(cleared, None, outputs, **quiet).then(bind(ctx, tag), inputs, outputs, api_visibility="private", **tagged)
+    ui.clear_btn.click(lambda: ("", *cleared()), None, [ui.text, *outputs], queue=False, api_visibility="private")
+    # an example, once in the text box, is tagged at once
+    ui.examples.load_input_event.then(bind(ctx, tag), inputs, outputs, api_visibility="private", **tagged)
     ui.raw.change(toggle_raw, ui.raw, [ui.ent_hl, ui.word_hl], queue=False, api_visibility="private")
     ui.model.change(bind(ctx, select_model), [ui.model, who.token], ui.model_outputs, queue=False, api_visibility="private")
     for trigger in (ui.refresh.click, loaded.then):

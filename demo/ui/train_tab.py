@@ -103,17 +103,23 @@ class TrainForm:
     train_files: Any = None  # several files, any format (the page's upload)
     data_format: Any = "auto"
     label_names: Any = ""
+    corrections: Any = ""  # one of the caller's corrections datasets (the Correct tab), read with the uploads
 
 
 # /train's first version ended with owner_token after label_column; the settings added since follow it
 OWNER_TOKEN_AFTER = "label_column"
 
 
-def prepare(ctx: AppContext, form: TrainForm) -> Preflight:
+def training_paths(ctx: AppContext, form: TrainForm, owner: str | None) -> list[str]:
+    """The uploads, plus the chosen corrections dataset exported as JSONL."""
+    return data_panel.upload_paths(form.train_file, form.train_files) + data_panel.corrections_paths(ctx, form.corrections, owner)
+
+
+def prepare(ctx: AppContext, form: TrainForm, owner: str | None = None) -> Preflight:
     """The form's values -> a checked :class:`~tagger.preflight.Preflight` (raises TaggerError)."""
-    paths = data_panel.upload_paths(form.train_file, form.train_files)
+    paths = training_paths(ctx, form, owner)
     if not paths:
-        raise TaggerError("Upload a training file first.")
+        raise TaggerError("Upload a training file first (or choose a corrections dataset).")
     fmt, names = data_panel.read_options(form.data_format, form.label_names)
     base, base_head = _base_of(ctx, form.base_label)
     config = TrainConfig(
@@ -129,10 +135,10 @@ def prepare(ctx: AppContext, form: TrainForm) -> Preflight:
 def submit(ctx: AppContext, form: TrainForm, owner_token: Any, request: Any) -> tuple[Job, Caller]:
     """Check the settings and queue the job for its owner (a caller without a token gets one).
     Several training files travel to the job as one zip (read back as one data set)."""
-    checked = prepare(ctx, form)
     who = caller(owner_token, request, create=True)
+    checked = prepare(ctx, form, who.owner)
     dev = str(form.dev_file) if form.dev_file else None
-    paths = data_panel.upload_paths(form.train_file, form.train_files)
+    paths = training_paths(ctx, form, who.owner)
     with data_panel.bundled(paths) as train_path:
         job = ctx.jobs.submit(who.owner, checked.config.to_dict(), train_path, dev, train_name=data_panel.uploads_name(paths),
                               dev_name=Path(dev).name if dev else None)
@@ -143,7 +149,7 @@ def submit(ctx: AppContext, form: TrainForm, owner_token: Any, request: Any) -> 
 def start(ctx: AppContext, form: TrainForm, owner_token: str = "", request: gr.Request | None = None) -> tuple[Any, ...]:
     """Start button: queue the job and return at once (the page's timer follows it, :func:`poll`)."""
     job, who = submit(ctx, form, owner_token, request)
-    return (*job_outputs(ctx, job, who.owner), None, who.token, who.token)
+    return (*job_outputs(ctx, job, who.owner), None, who.token, who.token, *page_extras(ctx, job, who.owner))
 
 
 @user_errors
@@ -196,12 +202,46 @@ def job_outputs(ctx: AppContext, job: Job, owner: str | None, snap: dict[str, An
 @user_errors
 def poll(ctx: AppContext, owner_token: str, seen: Any, request: gr.Request | None = None) -> tuple[Any, ...]:
     """Page load and timer tick: this browser's latest job (queued, running, or the last one
-    finished), drawn again only when it changed. -> (6 job outputs, what was drawn)."""
-    job = ctx.jobs.latest(caller(owner_token, request).owner)
+    finished), drawn again only when it changed; without a job of its own, what other users' jobs
+    mean for one started now. -> (6 job outputs, what was drawn, then :func:`page_extras`)."""
+    owner = caller(owner_token, request).owner
+    job = ctx.jobs.latest(owner)
     key = None if job is None else [job.id, job.version, job.state]
-    if key == seen or job is None:
-        return (*[gr.skip()] * 6, seen)
-    return (*job_outputs(ctx, job, job.owner), key)
+    if job is None:
+        return (*[gr.skip()] * 6, seen, *page_extras(ctx, None, owner))
+    if key == seen and job.finished:
+        return (*[gr.skip()] * 7, *[gr.skip()] * len(EXTRAS))
+    if key == seen:  # no event since the last tick: only the time left moves
+        return (*[gr.skip()] * 7, render.progress_bar(ctx.jobs.snapshot(job)), *[gr.skip()] * (len(EXTRAS) - 1))
+    return (*job_outputs(ctx, job, job.owner), key, *page_extras(ctx, job, owner))
+
+
+EXTRAS = ("progress bar", "Start button", "Cancel button", "other users' jobs", "rename row", "name box")
+
+
+def page_extras(ctx: AppContext, job: Job | None, owner: str | None) -> tuple[Any, ...]:
+    """What the page shows beyond ``/train``'s outputs (:data:`EXTRAS`): the progress bar with the
+    time left, Start disabled while the caller's job is queued or running (Cancel only then), other
+    users' jobs when the caller has none running, and the rename row of a finished run."""
+    active = job is not None and not job.finished
+    busy = "" if active else render.others_note(ctx.jobs.others(owner))
+    name = ""
+    if job is not None and job.state == DONE:
+        try:
+            name = ctx.runs.find(job.id, owner).name
+        except RunError:  # renamed away, deleted, or evicted by the cap meanwhile
+            name = ""
+    bar = render.progress_bar(ctx.jobs.snapshot(job)) if job is not None else ""
+    return (bar, gr.Button(interactive=not active, value="Training…" if active else "Start training"),
+            gr.Button(interactive=active), busy, gr.Row(visible=bool(name)), gr.Textbox(value=name) if name else gr.skip())
+
+
+@user_errors
+def rename_run(ctx: AppContext, current: str, new_name: str, owner_token: str = "", request: gr.Request | None = None) -> tuple[str, str]:
+    """The rename row under a finished run: -> (message, the run's name now, which the Tag and Runs
+    tabs follow)."""
+    run = ctx.registry.rename(current, new_name, caller(owner_token, request).owner)
+    return f"Renamed to **{render.md(run.name)}**.", run.name
 
 
 @user_errors
@@ -282,12 +322,18 @@ class TrainTab:
     max_length: gr.Slider
     start_btn: gr.Button
     cancel_btn: gr.Button
+    others_md: gr.Markdown  # other users' jobs, when the caller has none
+    progress: gr.HTML  # the bar with the time left
     status: gr.Markdown
     loss_plot: gr.LinePlot
     f1_plot: gr.LinePlot
     scores_df: gr.Dataframe
     zip_out: gr.File
-    model_name_out: gr.Textbox
+    rename_row: gr.Row  # under a finished run: its name, editable
+    name_box: gr.Textbox
+    rename_btn: gr.Button
+    rename_msg: gr.Markdown
+    model_name_out: gr.Textbox  # hidden: /train's "new model name"; the Tag, Runs and Evaluate tabs follow it
     job_id: gr.Textbox
     timer: gr.Timer
     seen: gr.State
@@ -317,21 +363,28 @@ def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
 def _results_section() -> tuple[Any, ...]:
     with gr.Row():
         start_btn = gr.Button("Start training", variant="primary", elem_id="train-button")
-        cancel_btn = gr.Button("Cancel", variant="stop", elem_id="cancel-button")
+        cancel_btn = gr.Button("Cancel", variant="stop", interactive=False, elem_id="cancel-button")
+    others_md = gr.Markdown("", label="Other users' jobs", show_label=False, elem_id="train-others")
+    progress = gr.HTML("", label="Progress", elem_id="train-progress")
     status = gr.Markdown("", label="Training status", show_label=False, elem_id="train-status")
     with gr.Row():
         loss_plot = gr.LinePlot(render.loss_frame([]), x="epoch", y="loss", title="Training loss", label="Loss plot",
-                                show_label=False, height=260, elem_id="loss-plot")
-        f1_plot = gr.LinePlot(render.f1_frame([]), x="epoch", y="dev F1", title="Dev F1 per epoch", label="Dev F1 plot",
-                              show_label=False, height=260, elem_id="f1-plot")
+                                show_label=False, height=260, x_axis_format="~g", y_axis_format="~g", elem_id="loss-plot")
+        f1_plot = gr.LinePlot(render.f1_frame([]), x="epoch", y="dev F1", title="Dev F1 per epoch (%)", label="Dev F1 plot",
+                              show_label=False, height=260, y_lim=[0, 100], x_axis_format="~g", y_axis_format="~g",
+                              elem_id="f1-plot")
     scores_df = gr.Dataframe(value=render.scores_table_empty(), label="Dev scores per type (best epoch)", interactive=False,
                              elem_id="scores-table")
-    with gr.Row():
-        zip_out = gr.File(label="Download the model (.zip, Hugging Face format)", interactive=False, height=90,
-                          elem_id="model-zip")
-        model_name_out = gr.Textbox(label="New model name", interactive=False, elem_id="model-name")
+    zip_out = gr.File(label="Download the model (.zip, Hugging Face format)", interactive=False, height=90, elem_id="model-zip")
+    with gr.Row(visible=False, equal_height=True, elem_id="train-rename") as rename_row:
+        name_box = gr.Textbox(label="Your new model's name (in the Tag tab, Runs and Evaluate pickers)", max_lines=1, scale=3,
+                              info="edit it, then press Enter or click Rename", elem_id="train-new-name")
+        rename_btn = gr.Button("Rename", elem_id="train-rename-button")
+    rename_msg = gr.Markdown("", label="Rename message", show_label=False, elem_id="train-rename-message")
+    model_name_out = gr.Textbox(label="New model name", visible=False, elem_id="model-name")  # /train's output; tabs follow it
     job_id = gr.Textbox(visible=False, label="Job id")
-    return start_btn, cancel_btn, status, loss_plot, f1_plot, scores_df, zip_out, model_name_out, job_id
+    return (start_btn, cancel_btn, others_md, progress, status, loss_plot, f1_plot, scores_df, zip_out, rename_row, name_box,
+            rename_btn, rename_msg, model_name_out, job_id)
 
 
 def build(ctx: AppContext) -> TrainTab:
@@ -357,21 +410,32 @@ def wire(ctx: AppContext, ui: TrainTab, blocks: gr.Blocks, who: Identity, loaded
     """Connect the tab's events (call inside the ``gr.Blocks`` context). The Start button queues a
     job and returns; the timer (and the page load, ``loaded``) draw this browser's latest job."""
     data_panel.wire(ctx, ui.dev_file, ui.label_column, [ui.report_md, ui.label_column, ui.labels_df], ui.data, ui.train_file)
+    for trigger in (loaded.then, ui.data.corrections.focus):  # the caller's corrections datasets (saved meanwhile too)
+        trigger(bind(ctx, data_panel.corrections_choices), [ui.data.corrections, who.token], ui.data.corrections, queue=False,
+                api_visibility="private")
+    ui.data.corrections.input(bind(ctx, data_panel.inspect_corrections),
+                              [ui.train_file, ui.dev_file, ui.label_column, ui.data.train_files, ui.data.data_format,
+                               ui.data.label_names, ui.data.corrections, who.token], [ui.report_md, ui.label_column, ui.labels_df],
+                              api_visibility="private", concurrency_limit=4, concurrency_id="inspect")
     for trigger in (ui.base_label.change, blocks.load):
         trigger(bind(ctx, base_changed), ui.base_label, ui.max_length, queue=False, api_visibility="private")
     settings = form_inputs(ui, who)
     shown = [ui.status, ui.loss_plot, ui.f1_plot, ui.scores_df, ui.zip_out, ui.model_name_out]
-    ui.start_btn.click(bind_form(ctx, start, TrainForm, OWNER_TOKEN_AFTER), settings, [*shown, ui.seen, who.token, who.state], api_visibility="private",
-                       concurrency_limit=4, concurrency_id="submit")
+    extras = [ui.progress, ui.start_btn, ui.cancel_btn, ui.others_md, ui.rename_row, ui.name_box]
+    ui.start_btn.click(bind_form(ctx, start, TrainForm, OWNER_TOKEN_AFTER), settings, [*shown, ui.seen, who.token, who.state, *extras],
+                       api_visibility="private", concurrency_limit=4, concurrency_id="submit")
     # /train for API clients: the same job, its progress streamed while the client listens (a hidden trigger)
     api = gr.Button(visible=False)
     # as many streams as jobs can be running or waiting; more wait in Gradio's request queue
     follow_limit = ctx.settings.train_parallel + ctx.settings.train_queue
-    api.click(bind_form(ctx, train, TrainForm, OWNER_TOKEN_AFTER), settings, [*shown, ui.job_id, who.token], api_name="train", concurrency_limit=follow_limit,
-              concurrency_id="train-follow")
+    api.click(bind_form(ctx, train, TrainForm, OWNER_TOKEN_AFTER), settings, [*shown, ui.job_id, who.token], api_name="train",
+              concurrency_limit=follow_limit, concurrency_id="train-follow")
     for trigger in (ui.timer.tick, loaded.then):
-        trigger(bind(ctx, poll), [who.token, ui.seen], [*shown, ui.seen], queue=False, show_progress="hidden",
+        trigger(bind(ctx, poll), [who.token, ui.seen], [*shown, ui.seen, *extras], queue=False, show_progress="hidden",
                 api_visibility="private")
+    for trigger in (ui.rename_btn.click, ui.name_box.submit):
+        trigger(bind(ctx, rename_run), [ui.model_name_out, ui.name_box, who.token], [ui.rename_msg, ui.model_name_out],
+                queue=False, api_visibility="private")
     ui.cancel_btn.click(bind(ctx, cancel_mine), who.token, ui.status, queue=False, api_visibility="private")
     gr.api(bind(ctx, cancel), api_name="cancel", queue=False)
     gr.api(bind(ctx, status), api_name="status", queue=False)
