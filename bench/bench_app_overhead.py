@@ -114,7 +114,7 @@ def cli_run(train: str, epochs: int, out: Path) -> dict[str, float]:
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-    return {"wall": wall, "train": json.loads((out / "tagger.json").read_text())["train_seconds"], "cpu": cpu, "app_cpu": 0.0}
+    return {"wall": wall, "train": json.loads((out / "tagger.json").read_text())["wall_seconds"], "cpu": cpu, "app_cpu": 0.0}
 
 
 def app_run(client: object, app_pid: int, train: str, epochs: int, models_dir: Path) -> dict[str, float]:
@@ -130,7 +130,7 @@ def app_run(client: object, app_pid: int, train: str, epochs: int, models_dir: P
     wall = time.perf_counter() - t0
     app_cpu, worker_cpu = sampler.stop()
     assert result[0].startswith("✓ Done"), result[0]
-    train_s = json.loads((models_dir / result[6] / "tagger.json").read_text())["train_seconds"]
+    train_s = json.loads((models_dir / result[6] / "tagger.json").read_text())["wall_seconds"]
     return {"wall": wall, "train": train_s, "cpu": worker_cpu + app_cpu, "app_cpu": app_cpu}
 
 

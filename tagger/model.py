@@ -47,6 +47,8 @@ class TaggerModel(nn.Module):
         super().__init__()
         self.hf = hf_model
         self.head = head
+        # False for a trained tagger being continued: only rows added by grow_head are new then
+        self.fresh_head = True
         self.casing: nn.Embedding | None = None
         if head == "casing":
             self.casing = nn.Embedding(N_CASE_CLASSES, hf_model.config.hidden_size)
@@ -76,11 +78,22 @@ class TaggerModel(nn.Module):
         return logits[positions] if positions is not None and not own else logits
 
     def head_parameters(self) -> list[nn.Parameter]:
-        """Freshly initialised parameters (they get the larger head learning rate)."""
-        params = list(self.hf.classifier.parameters()) if hasattr(self.hf, "classifier") else []
+        """Freshly initialised parameters (they get the larger head learning rate): the classifier and
+        the casing embedding of a new tagger; of a continued one (``fresh_head`` False), the rows
+        :func:`grow_head` added, if any (its trained rows and casing embedding learn at the encoder's rate)."""
+        classifier = getattr(self.hf, "classifier", None)
+        if not self.fresh_head:
+            return list(classifier.new.parameters()) if isinstance(classifier, GrownClassifier) else []
+        params = list(classifier.parameters()) if classifier is not None else []
         if self.casing is not None:
             params.append(self.casing.weight)
         return params
+
+    def merge_head(self) -> None:
+        """A grown classifier (:class:`GrownClassifier`) becomes one linear layer again (saving needs it)."""
+        classifier = getattr(self.hf, "classifier", None)
+        if isinstance(classifier, GrownClassifier):
+            self.hf.classifier = classifier.merged()
 
     def extra_state(self) -> dict[str, torch.Tensor]:
         return {"weight": self.casing.weight.detach()} if self.casing is not None else {}
@@ -121,9 +134,68 @@ def _needs_prefix_space(name: str) -> bool:
         return False
 
 
+class GrownClassifier(nn.Module):
+    """A classifier grown by new labels: the trained rows (``old``, as they were) and the new rows
+    (``new``) as two layers, so that training can give the new rows alone the head learning rate;
+    the logits are those of one linear layer over both (:meth:`merged` is that layer)."""
+
+    def __init__(self, old: nn.Linear, n_new: int, std: float) -> None:
+        super().__init__()
+        self.old = old
+        self.new = nn.Linear(old.in_features, n_new, device=old.weight.device, dtype=old.weight.dtype)
+        nn.init.normal_(self.new.weight, std=std)
+        nn.init.zeros_(self.new.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat([self.old(x), self.new(x)], dim=-1)
+
+    def merged(self) -> nn.Linear:
+        layer = nn.Linear(self.old.in_features, self.old.out_features + self.new.out_features,
+                          device=self.old.weight.device, dtype=self.old.weight.dtype)
+        with torch.no_grad():
+            layer.weight.copy_(torch.cat([self.old.weight, self.new.weight]))
+            layer.bias.copy_(torch.cat([self.old.bias, self.new.bias]))
+        return layer
+
+
+def grow_head(model: TaggerModel, labels: Sequence[str]) -> list[str]:
+    """Grow ``model``'s classifier to ``labels``: its own labels first, in their order, then new
+    ones (:func:`tagger.continual.grow_labels`). The old rows (weight and bias) keep their values
+    exactly; the new rows start as a fresh head does (normal, std ``initializer_range``, zero bias):
+    their logits start near 0 while a trained tagger's winning logits are large, so the grown
+    model tags as before until it learns the new labels. Until saved, the classifier is a
+    :class:`GrownClassifier` (the new rows train at ``head_lr``, the old ones at ``lr``). Returns
+    the labels added."""
+    old, labels = model.labels, list(labels)
+    if labels[: len(old)] != old:
+        raise ModelError(f"the grown label map must start with the model's own labels {old}, got {labels}")
+    added = labels[len(old) :]
+    head = getattr(model.hf, "classifier", None)
+    if not added:
+        return []
+    if not isinstance(head, nn.Linear):
+        raise ModelError(f"cannot add labels to a {type(model.hf).__name__}: its classifier is not one linear layer")
+    model.hf.classifier = GrownClassifier(head, len(added), getattr(model.hf.config, "initializer_range", 0.02))
+    model.hf.config.id2label = dict(enumerate(labels))
+    model.hf.config.label2id = {label: i for i, label in enumerate(labels)}
+    return added
+
+
+def continue_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
+    """The tagger at ``config.init_from`` for further training, its head grown to ``labels``
+    (:func:`grow_head`), with ``config`` (already :meth:`TrainConfig.inherit`-ed from it)."""
+    old = load_tagger(config.init_from, device="cpu")  # the trainer moves it to its device
+    old.model.fresh_head = False
+    grow_head(old.model, labels)
+    return Tagger(old.model, old.tokenizer, config, {})
+
+
 def build_tagger(config: TrainConfig, labels: Sequence[str]) -> Tagger:
     """A fresh tagger for training: the base encoder with a new head for ``labels``.
-    If the base is one of our checkpoints with the same labels, its head is kept too."""
+    If the base is one of our checkpoints with the same labels, its head is kept too (continuing a
+    tagger, with its labels grown by the data's, is ``config.init_from``: :func:`continue_tagger`)."""
+    if config.init_from:
+        return continue_tagger(config, labels)
     base = resolve_base(config.base)
     if (Path(base) / META_FILE).is_file():
         tagger = load_tagger(base, device="cpu")  # the trainer moves it to its device
@@ -227,6 +299,7 @@ def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False, files: 
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     tmp.chmod(0o755)  # mkdtemp makes it private; a model folder is meant to be shared
     try:
+        tagger.model.merge_head()  # a head grown by new labels is saved as the one linear layer it computes
         hf = tagger.model.hf
         # the casing embedding travels as token types where it can (tagger.export: exact in transformers.pipeline)
         folded = export.can_fold(tagger.model, tagger.tokenizer)

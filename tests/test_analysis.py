@@ -208,7 +208,7 @@ def conll_test_eval():  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.slow
-@needs_shared
+@needs_shared("conll2003/eng.testb")
 @needs_default
 def test_analysis_invariants_conll2003_test(conll_test_eval) -> None:  # type: ignore[no-untyped-def]
     ev = conll_test_eval

@@ -13,6 +13,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from learning import assert_learned, assert_loss_fell, dev_texts, micro_f1, pipeline_entities, tag_entities
 from support import (
     DEV_FILE,
     REPO,
@@ -146,31 +147,37 @@ def test_app_data_report_escapes_file_and_label_names(client, tmp_path: Path) ->
 
 # ------------------------------------------------------------------------------------ training
 def test_app_train_then_tag_with_new_model(app, client, tmp_path: Path) -> None:
-    from gradio_client import Client
+    from gradio_client import Client, handle_file
 
     before = app_model_dirs(app)
     job = client.submit(*train_args(), api_name="/train")
-    status, _loss_plot, _f1_plot, scores, zip_path, name, *_ = job.result(timeout=600)
+    status, _loss_plot, _f1_plot, scores, zip_path, name, job_id, token = job.result(timeout=600)
     assert "Done" in status and name in status
     assert name in app.ctx.registry.names()
     rows = {row[0]: row for row in scores["data"]}
     assert set(rows) == {"LOC", "MISC", "ORG", "PER", "micro avg"}
-    assert 0 <= rows["micro avg"][3] <= 100
+    # it learned: the dev F1 of the scores table, and the loss curve /status gives
+    assert_learned(micro_f1(scores), "/train's scores table")
+    state = client.predict(job_id, token, api_name="/status")
+    assert state["state"] == "done" and micro_f1(scores) == pytest.approx(state["dev"]["f1"], abs=0.05)
+    assert_loss_fell(state["loss"], "/status's loss points")
     assert len(job.outputs()) >= 2  # progress came in before the end
     assert app_model_dirs(app) - before == {name}  # one complete model, no temp leftovers
+    # the model served under the new name is the learned one: /evaluate scores it on the dev file as the run did
+    summary, eval_scores, *_ = client.predict(handle_file(str(DEV_FILE)), name, "no comparison", -1, token, api_name="/evaluate")
+    assert micro_f1(eval_scores) == micro_f1(scores)
     # usable at once through tag, also from another client session
     result = Client(app.url, verbose=False).predict(SENTENCE, name, api_name="/tag")
     assert result[2]["text"] == SENTENCE and len(result[4]["data"]) == 6
-    # the zip is a Hugging Face folder that transformers.pipeline loads
+    # the zip is a Hugging Face folder that transformers.pipeline loads and tags with exactly as /tag does
     with zipfile.ZipFile(zip_path) as zf:
         assert f"{name}/config.json" in zf.namelist() and f"{name}/model.safetensors" in zf.namelist()
         zf.extractall(tmp_path)
-    from transformers import pipeline
-
-    out = pipeline("token-classification", model=str(tmp_path / name), device="cpu")(SENTENCE)
-    assert isinstance(out, list)
+    texts = dev_texts()
+    ours = [tag_entities(client.predict(text, name, api_name="/tag")[2]) for text in texts]
+    assert sum(map(len, ours)) >= len(texts), ours  # the learned model finds entities (the dev sentences have 2-3 each)
+    assert pipeline_entities(tmp_path / name, texts) == ours
     # the Runs endpoints: download, rename (the display name; the folder keeps its id), delete
-    token = job.outputs()[-1][7]
     assert Path(client.predict(name, token, api_name="/download")).name == f"{name}.zip"
     assert client.predict(name, "filings NER", token, api_name="/rename") == "Renamed to **filings NER**."
     assert "filings NER" in {m["name"] for m in client.predict(token, api_name="/models")}
@@ -236,7 +243,6 @@ def _start_long_job(app, client, tmp_path: Path):
 
 def test_app_train_cancel_stops_worker_and_leaves_no_model(app, client, tmp_path: Path) -> None:
     from gradio_client.exceptions import AppError
-    from gradio_client.utils import QueueError
 
     before = app_model_dirs(app)
     job, train_job, token = _start_long_job(app, client, tmp_path)
@@ -248,14 +254,6 @@ def test_app_train_cancel_stops_worker_and_leaves_no_model(app, client, tmp_path
     second_id, second_token = waiting.outputs()[-1][6:8]
     state = client.predict(second_id, second_token, api_name="/status")
     assert state["state"] == "queued" and state["position"] == 1 and "position 1 of 1" in state["status"]
-    # gradio's request queue is bounded too: at its max size (0 waiting here: the jobs wait in the
-    # training queue, not in gradio's) a request is refused at once
-    max_size, app.blocks._queue.max_size = app.blocks._queue.max_size, 0
-    try:
-        with pytest.raises(QueueError, match="Queue is full"):
-            client.predict(SENTENCE, "tiny", api_name="/tag")
-    finally:
-        app.blocks._queue.max_size = max_size
     # only the owner cancels: another token is refused, the owner's token stops the job
     with pytest.raises(AppError, match="among yours"):
         client.predict(train_job.id, second_token, api_name="/cancel")
@@ -313,6 +311,7 @@ def test_app_train_survives_the_client_leaving_and_a_restart(tiny_base: Path, ti
                          300, what="the job to end with nobody listening")
         assert state["state"] == "done", state["error"]
         assert len(state["dev_f1"]) == 8 and state["device"] == "cpu"
+        assert_learned(state["dev"]["f1"], "the job nobody listened to")  # it learned with nobody listening
         assert is_complete(app.ctx.settings.app_models_dir / job_id)
     finally:
         app.close()
@@ -380,8 +379,39 @@ def test_app_markdown_and_errors_escape_user_text() -> None:
     assert render.plain("<img src=x onerror=alert(1)>") == "&lt;img src=x onerror=alert(1)&gt;"
 
 
-def test_app_queue_is_bounded(app) -> None:
-    assert app.blocks._queue.max_size == app.ctx.settings.queue_max_size
+def test_app_queue_full_refuses_requests_at_once(tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
+    """TAGGER_QUEUE_MAX (settings.queue_max_size) bounds the requests waiting in the app's queue: with
+    room for one, and one waiting, the next request is refused at once with the README's message."""
+    import httpx
+    from gradio_client import Client, handle_file
+    from gradio_client.utils import QueueError, Status
+
+    # train_queue=0: one /train stream at a time (the running job's): a second /train waits in the request queue
+    app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=1, train_queue=0)
+    try:
+        client = Client(app.url, verbose=False)
+        job, train_job, token = _start_long_job(app, client, tmp_path)
+        waiting = Client(app.url, verbose=False).submit(*train_args(), api_name="/train")  # another session
+        wait_for(lambda: waiting.status().code == Status.IN_QUEUE, 60, what="the second /train to wait in the queue")
+        with pytest.raises(QueueError, match=r"^Queue is full! Please try again\.$"):
+            Client(app.url, verbose=False).predict(SENTENCE, "tiny", api_name="/tag")
+        resp = httpx.post(f"{app.url}gradio_api/call/tag", json={"data": [SENTENCE, "tiny"]}, timeout=60)
+        assert resp.status_code == 503 and resp.json()["detail"].startswith("Queue is full. Max size is 1")
+        assert not train_job.finished  # the running job is not disturbed
+        # once the waiting request leaves, requests are taken again
+        waiting.cancel()
+
+        def tagged() -> bool:
+            try:
+                return bool(entities(client.predict(SENTENCE, "tiny", api_name="/tag")))
+            except QueueError:
+                return False
+
+        wait_for(tagged, 60, interval=0.5, what="the queue to take requests again")
+        assert client.predict(train_job.id, token, api_name="/cancel") == "Cancelling…"
+        wait_for(lambda: train_job.finished, 60, what="the long job to stop")
+    finally:
+        app.close()
 
 
 def test_app_demo_never_imports_torch_or_transformers() -> None:

@@ -3,8 +3,10 @@
 - A job started in a page that is then closed runs on; a new page (same browser, so the same
   owner token in local storage) shows its progress, and at the end the model is in the Runs view
   and in the Tag tab.
-- With private runs, a second browser context (another visitor) sees neither the first one's job
-  nor its model, and the API refuses that model by name.
+- With private runs, a second browser context (another visitor, with a run of their own) sees neither
+  the first one's job nor its model in any picker (Tag, Runs, Evaluate model and compare), and the API
+  refuses that model by name. Every "not shown" is read only once the page has drawn what that visitor
+  does see (their own job, their own run): a page that has not drawn yet shows nothing either.
 
 The page's status text is only read once the job's state (server side) says what it must show: the
 training worker is paused (SIGSTOP) as soon as it reports steps, so a fast machine cannot finish the
@@ -80,13 +82,33 @@ def paused_job(app) -> Iterator:
         os.kill(pid, signal.SIGCONT)
 
 
-def tag_choices(page) -> list[str]:
-    """The Tag tab's model choices (the selected one first lines up with a ✓ mark, dropped here)."""
-    page.get_by_role("tab", name="Tag").click()
-    page.locator("#model-select input").click()
+def picker_choices(page, tab: str, picker: str) -> list[str]:
+    """The choices of a dropdown (``picker``: its elem id) on ``tab`` (the selected one lines up with
+    a ✓ mark, dropped here)."""
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"{picker} input").click()
     options = page.get_by_role("option").all_inner_texts()
     page.keyboard.press("Escape")
     return [o.replace("✓", "").strip() for o in options]
+
+
+def tag_choices(page) -> list[str]:
+    """The Tag tab's model choices."""
+    return picker_choices(page, "Tag", "#model-select")
+
+
+PICKERS = {"Tag": ("Tag", "#model-select"), "Runs": ("Runs", "#run-select"), "Evaluate model": ("Evaluate", "#eval-model"),
+           "Evaluate compare": ("Evaluate", "#eval-compare")}
+
+
+def pickers_once_drawn(page, own: str) -> dict[str, list[str]]:
+    """Every model picker's choices, each read once it lists ``own`` (a run of this page's visitor):
+    the page has drawn this visitor's models there, so what it lacks, it does not offer."""
+    seen = {}
+    for where, (tab, picker) in PICKERS.items():
+        seen[where] = wait_for(lambda tab=tab, picker=picker: (c := picker_choices(page, tab, picker)) and own in c and c, 60,
+                               what=f"{own} in the {where} picker")
+    return seen
 
 
 def test_app_browser_job_survives_closing_the_page(browser, tiny_base: Path, tiny_tagger: Path, tmp_path: Path) -> None:
@@ -136,30 +158,42 @@ def test_app_browser_private_runs_are_private(browser, tiny_base: Path, tiny_tag
     first = browser.new_context(viewport={"width": 1280, "height": 1000})
     second = browser.new_context(viewport={"width": 1280, "height": 1000})
     try:
+        # the other visitor first trains a short job: their own job and run are what their page draws
+        other = open_page(second, app.url)
+        start_training(other, TRAIN_FILE, epochs=1, batch=8)
+        wait_for_status(other, "Done in", 300)
+        name_box = other.locator("#model-name textarea, #model-name input").first
+        theirs = wait_for(lambda: name_box.input_value(), 60, what="the other visitor's run name")
+
         page = open_page(first, app.url)
         start_training(page, TRAIN_FILE, epochs=8, batch=4)
         with paused_job(app) as job:  # running while the other visitor looks
+            assert job.id != theirs
             wait_for_status(page, r"Epoch \d+/8 ")
-            other = open_page(second, app.url)
+            other.reload()
+            other.locator("#tag-text textarea").wait_for()
             other.get_by_role("tab", name="Fine-tune").click()
-            other.wait_for_timeout(2500)  # two timer ticks: time to show a job, if it would show one
+            shown = wait_for_status(other, "Done in")  # the page has drawn their own (finished) job...
+            assert theirs in shown and job.id not in shown and "Epoch" not in shown  # ...and not the running one
             assert not job.finished
-            assert "Epoch" not in other.locator("#train-status").inner_text()
 
         page.locator("#train-status").get_by_text("Done in").wait_for()
         page.get_by_role("tab", name="Runs").click()
         wait_for(lambda: job.id in page.locator("#runs-table").inner_text(), 30, what="the run in the Runs table")
-        assert job.id in tag_choices(page)
+        for where, choices in pickers_once_drawn(page, job.id).items():
+            assert theirs not in choices, (where, choices)  # nor does the first visitor see the other's run
 
         other.reload()
         other.locator("#tag-text textarea").wait_for()
+        for where, choices in pickers_once_drawn(other, theirs).items():
+            assert job.id not in choices, (where, choices)
         other.get_by_role("tab", name="Runs").click()
-        other.wait_for_timeout(1500)
+        wait_for(lambda: theirs in other.locator("#runs-table").inner_text(), 30, what="their run in their Runs table")
         assert job.id not in other.locator("#runs-table").inner_text()
-        assert job.id not in tag_choices(other)
         other.get_by_role("tab", name="Fine-tune").click()
-        other.wait_for_timeout(1500)
-        assert "Done in" not in other.locator("#train-status").inner_text()
+        shown = wait_for_status(other, "Done in")
+        assert theirs in shown and job.id not in shown
+        other.screenshot(path=str(ARTIFACTS / "app-private-other-visitor.png"), full_page=True)
 
         with pytest.raises(AppError, match=f"Unknown model '{job.id}'"):  # the API, without the owner's token
             Client(app.url, verbose=False).predict("Angela Merkel visited Paris.", job.id, api_name="/tag")

@@ -1,11 +1,14 @@
-"""``/evaluate`` through gradio_client: the Evaluate tab's public API on a running app."""
+"""``/evaluate`` through gradio_client: the Evaluate tab's public API on a running app, alone and comparing
+two models that tag differently ("tiny" and "tiny-org", which calls Paris an organisation)."""
 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
+from learning import tiny_tagger_paris_org
 from support import app_client, running_app
 
 from tagger.analysis import ERROR_KINDS
@@ -20,7 +23,9 @@ ERRORS_TEXT = (
 
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
-    yield from running_app(tmp_path_factory, "evaluate-app", tiny_base, tiny_tagger, default_model=None)
+    for running in running_app(tmp_path_factory, "evaluate-app", tiny_base, tiny_tagger, default_model=None):
+        shutil.copytree(tiny_tagger_paris_org(tmp_path_factory, tiny_base), running.models_dir / "tiny-org")  # listed at once
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -45,12 +50,28 @@ def test_app_evaluate_api_returns_scores_errors_and_files(client, tmp_path: Path
     total = dict(zip(errors["headers"], errors["data"][-1]))
     assert total["type"] == "total" and total["wrong_type"] == 1 and total["correct"] == 3
     assert "<table" in confusion and "gold ORG, predicted LOC: 1" in confusion
-    assert "0 sentences tagged differently" in compare_md and compare_df["data"][-1][0] == "micro avg"
+    assert "0 sentences tagged differently" in compare_md and compare_df["data"][-1][0] == "micro avg"  # the same model twice
     by_name = {Path(f).name: Path(f) for f in files}
     assert set(by_name) == {"predictions-tiny.conll", "predictions-tiny.jsonl", "errors-tiny.jsonl"}
     assert by_name["predictions-tiny.conll"].read_text().splitlines()[3].split() == ["Paris", "B-ORG", "B-LOC"]
     rows = [json.loads(ln) for ln in by_name["errors-tiny.jsonl"].read_text().splitlines()]
     assert [r["index"] for r in rows] == [0, 2] and rows[0]["errors"][0]["kind"] == "wrong_type"
+
+
+def test_app_evaluate_api_compares_two_models_that_disagree(client, tmp_path: Path) -> None:
+    from gradio_client import handle_file
+
+    data = tmp_path / "errors.conll"
+    data.write_text(ERRORS_TEXT)
+    result = client.predict(handle_file(str(data)), "tiny", "tiny-org", -1, api_name="/evaluate")
+    compare_md, compare_df, disagree_df = result[4:7]
+    assert compare_md == ("A = `tiny`, B = `tiny-org`: 1 sentence tagged differently; A has fewer errors in 0, B in 1, "
+                          "the same number in 0.")
+    assert disagree_df["headers"] == ["#", "sentence", "gold", "A", "B", "errors A", "errors B"]
+    assert [row[:2] + row[3:] for row in disagree_df["data"]] == [
+        [1, "Angela Merkel visited Paris today .", "Angela Merkel/PER; Paris/LOC", "Angela Merkel/PER; Paris/ORG", 1, 0]]
+    per_type = {row[0]: dict(zip(compare_df["headers"], row)) for row in compare_df["data"]}
+    assert (per_type["ORG"]["F1 A"], per_type["ORG"]["F1 B"]) == (0.0, 100.0) and per_type["micro avg"]["B - A"] > 0
 
 
 def test_app_evaluate_api_bad_input_is_one_clear_error(client, tmp_path: Path) -> None:

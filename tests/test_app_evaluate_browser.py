@@ -1,21 +1,30 @@
 """The Evaluate tab in a real browser (Playwright + Debian's Chromium): scores, the confusion heat
-map, the error browser (gold and predicted lines, filters, sorting, pages), and the dev-set analysis
-that opens from a finished training run. Screenshots go to test-artifacts/."""
+map, the error browser (gold and predicted lines, filters, sorting, pages), the comparison of two
+models that tag differently, and the dev-set analysis that opens from a finished training run.
+Screenshots go to test-artifacts/.
+
+What the filters, the sorting and the comparison must show is computed first by the tab's own
+handlers on the server (the same model and file, so the same result); the page is then waited on
+until it shows exactly that, never for a fixed time."""
 
 from __future__ import annotations
 
 import re
+import shutil
 from pathlib import Path
 
 import pytest
-from support import ARTIFACTS, BROWSER_MARKS, DEV_FILE, TRAIN_FILE, browser_page, running_app
+from learning import tiny_tagger_paris_org
+from support import ARTIFACTS, BROWSER_MARKS, DEV_FILE, TRAIN_FILE, browser_page, running_app, wait_for
 
 pytestmark = BROWSER_MARKS
 
 
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
-    yield from running_app(tmp_path_factory, "evaluate-browser-app", tiny_base, tiny_tagger, default_model=None)
+    for running in running_app(tmp_path_factory, "evaluate-browser-app", tiny_base, tiny_tagger, default_model=None):
+        shutil.copytree(tiny_tagger_paris_org(tmp_path_factory, tiny_base), running.models_dir / "tiny-org")  # disagrees with tiny
+        yield running
 
 
 @pytest.fixture
@@ -30,7 +39,31 @@ def visible_slots(page) -> int:
     return sum(page.locator(f"#eval-slot-{i}").is_visible() for i in range(5))
 
 
-def test_app_evaluate_browser_error_browser(page) -> None:
+def shown_sentences(page) -> list[int]:
+    """The sentence numbers (#n) of the error browser's visible slots, in order."""
+    headers = [page.locator(f"#eval-slot-{i}-header").inner_text() for i in range(5) if page.locator(f"#eval-slot-{i}").is_visible()]
+    return [int(m.group(1)) for h in headers if (m := re.search(r"#(\d+)", h))]
+
+
+def expected(app, kinds: list[str], sort: str, compare_with: str | None = None) -> tuple[str, list[int], tuple]:
+    """What the page must show, from the tab's handlers on the server: (page line, sentence numbers of
+    the first page, the evaluation's outputs)."""
+    from demo.ui import evaluate_tab
+
+    out = evaluate_tab.evaluate(app.ctx, str(DEV_FILE), "tiny", compare_with, -1, progress=lambda *a, **k: None)
+    page_no, line, *slots = evaluate_tab.browse(app.ctx, out[-1], [], kinds, sort, 1)
+    numbers = [int(re.search(r"#(\d+)", slots[i * 4 + 1]).group(1)) for i in range(5) if slots[i * 4].visible]
+    return line, numbers, out
+
+
+def wait_for_sentences(page, numbers: list[int], what: str) -> None:
+    try:
+        wait_for(lambda: shown_sentences(page) == numbers, 120, what=what)
+    except AssertionError as e:
+        raise AssertionError(f"{e}: the page shows {shown_sentences(page)}, expected {numbers}") from None
+
+
+def test_app_evaluate_browser_error_browser(app, page) -> None:
     page.locator("#eval-file input[type=file]").set_input_files(str(DEV_FILE))
     page.locator("#eval-button").click()
     page.locator("#eval-summary").get_by_text(re.compile(r"sentences? with errors")).wait_for()
@@ -57,24 +90,54 @@ def test_app_evaluate_browser_error_browser(page) -> None:
     assert "✗" in page.locator("#eval-slot-0").inner_text()  # the entities in error are marked
     page.screenshot(path=str(ARTIFACTS / "app-evaluate.png"), full_page=True)
 
-    # filter by error kind: only sentences with that kind remain
-    page.locator("#eval-kinds").get_by_label("missed").check()
-    page.wait_for_timeout(1500)
-    shown = [page.locator(f"#eval-slot-{i}-header").inner_text() for i in range(5) if page.locator(f"#eval-slot-{i}").is_visible()]
-    assert all("missed" in h for h in shown)
-    page.locator("#eval-kinds").get_by_label("missed").uncheck()
-    # sort by lowest confidence: the headers' confidences ascend
+    # filter by error kind: the sentences with a spurious entity, and only those (some, not all)
+    _, unfiltered, _ = expected(app, [], "errors")
+    assert shown_sentences(page) == unfiltered
+    line_spurious, spurious, _ = expected(app, ["spurious"], "errors")
+    assert 0 < len(spurious) < n_errors, spurious  # a filter that narrows the list without emptying it
+    page.locator("#eval-kinds").get_by_label("spurious").check()
+    wait_for_sentences(page, spurious, "the sentences with a spurious entity")
+    assert line.inner_text().startswith(f"{len(spurious)} of {n_errors}") and line_spurious.startswith(f"{len(spurious)} of")
+    shown = [page.locator(f"#eval-slot-{i}-header").inner_text() for i in range(len(spurious))]
+    assert all("spurious" in h for h in shown)
+    page.locator("#eval-kinds").get_by_label("spurious").uncheck()
+    wait_for_sentences(page, unfiltered, "the unfiltered list")
+    # sort by lowest confidence: another order than by errors, with the headers' confidences ascending
+    _, by_confidence, _ = expected(app, [], "confidence")
+    assert by_confidence != unfiltered and len(by_confidence) == min(5, n_errors)
     page.locator("#eval-sort").get_by_label("lowest confidence").check()
-    page.wait_for_timeout(1500)
+    wait_for_sentences(page, by_confidence, "the sentences sorted by lowest confidence")
     confs = [float(re.search(r"lowest confidence ([\d.]+)", page.locator(f"#eval-slot-{i}-header").inner_text()).group(1))
              for i in range(5) if page.locator(f"#eval-slot-{i}").is_visible()]
-    assert confs == sorted(confs)
+    assert len(confs) == len(by_confidence) and confs == sorted(confs)
     # pages
     if n_errors > 5:
         page.locator("#eval-next").click()
         page.locator("#eval-page-line").get_by_text("page 2 of").wait_for()
         assert visible_slots(page) == min(5, n_errors - 5)
     page.screenshot(path=str(ARTIFACTS / "app-evaluate-browser.png"), full_page=True)
+
+
+def test_app_evaluate_browser_compares_two_models(app, page) -> None:
+    """"Compare with" a model trained differently: the page shows the sentences the two tag differently."""
+    *_, out = expected(app, [], "errors", compare_with="tiny-org")
+    summary, table = out[4], out[6]
+    assert len(table) > 0 and f"{len(table)} sentences tagged differently" in summary, summary
+    page.locator("#eval-file input[type=file]").set_input_files(str(DEV_FILE))
+    page.locator("#eval-compare input").click()
+    page.get_by_role("option", name="tiny-org", exact=True).click()
+    page.locator("#eval-button").click()
+    page.locator("#eval-compare-summary").get_by_text("tagged differently").wait_for()
+    shown = page.locator("#eval-compare-summary").inner_text()
+    counts = re.search(r"(\d+) sentences? tagged differently; A has fewer errors in (\d+), B in (\d+), the same number in (\d+)", shown)
+    assert counts, shown
+    want = re.search(r"(\d+) sentences? tagged differently; A has fewer errors in (\d+), B in (\d+), the same number in (\d+)", summary)
+    assert counts.groups() == want.groups() and int(counts.group(1)) > 0
+    grid = page.locator("#eval-disagreements [role=grid]")  # its aria-rowcount counts the header row too
+    wait_for(lambda: grid.get_attribute("aria-rowcount") == str(len(table) + 1), 60, what=f"{len(table)} rows in the disagreement table")
+    text = page.locator("#eval-disagreements").inner_text()
+    assert all(sentence in text for sentence in table["sentence"]), text
+    page.screenshot(path=str(ARTIFACTS / "app-evaluate-compare.png"), full_page=True)
 
 
 def test_app_evaluate_browser_dev_analysis_opens_from_a_run(app, page) -> None:

@@ -65,7 +65,7 @@ def test_default_model_is_exact_in_the_transformers_pipeline() -> None:
 
 @pytest.mark.slow
 @needs_default
-@needs_shared
+@needs_shared("conll2003/eng.testb")
 def test_default_model_f1_on_testb_head(predictor) -> None:  # type: ignore[no-untyped-def]
     from tagger.data import read_file
     from tagger.metrics import score

@@ -1,13 +1,13 @@
-"""The ONNX Runtime backend (``Predictor(backend="onnx")``): same labels as torch, cached export."""
+"""The ONNX Runtime backend (``Predictor(backend="onnx")``): same labels as torch, cached export;
+on the shipped default, the same labels as torch on every word of real test sentences and int8
+within the documented F1 loss. onnx and onnxruntime are in requirements.txt: missing = a failure."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("onnxruntime")
-pytest.importorskip("onnx")
+from support import DEFAULT_MODEL, SHARED_DATA, needs_default, needs_shared
 
 from tagger.model import load_tagger
 from tagger.predict import Predictor
@@ -152,3 +152,45 @@ def test_onnx_padded_batch_equals_torch_and_attention_is_fused(tiny_tagger: Path
         n = int(mask[row].sum())
         alone = torch.from_numpy(model(ids[row : row + 1, :n], mask[row : row + 1, :n], torch.zeros_like(ids[row : row + 1, :n])))
         assert torch.allclose(alone[0], got[row, :n], atol=1e-5)
+
+
+# int8 on the shipped default: the docs claim -0.1 F1 on the whole CoNLL-2003 test set (tagger/onnx_backend.py,
+# README); measured -0.03 there (90.11 -> 90.07, 2026-12-06). On the first 500 sentences (983 entities, one
+# entity ~0.1 F1) the drop was 0.25-0.30 depending on which sentences share a batch (int8 activation scales are
+# per batch), and it wanders between -0.26 and +0.07 across subsets of 300-1,500 sentences: the margin absorbs
+# that subset noise, and still fails a quantisation that costs a point.
+INT8_DOCUMENTED_LOSS = 0.1
+INT8_SUBSET_MARGIN = 0.4
+INT8_MIN_AGREEMENT = 0.995  # words with the fp32 label; measured 99.83% (5,935 of 5,945)
+
+
+@pytest.mark.slow
+@needs_default
+@needs_shared("conll2003/eng.testb")
+def test_onnx_default_model_matches_torch_on_conll_test(cache: Path) -> None:
+    """The shipped default (casing head, Viterbi decoding, windows of 256) on the first 500 CoNLL-2003
+    test sentences: ONNX fp32 gives torch's label on every word (measured: 5,945 of 5,945, scores
+    within 4.3e-06), and ONNX int8 keeps F1 within the documented loss plus the subset margin."""
+    from tagger.data import read_file
+    from tagger.metrics import score
+
+    sentences = read_file(SHARED_DATA / "conll2003" / "eng.testb").sentences[:500]
+    words, gold = [s.words for s in sentences], [s.tags for s in sentences]
+    tagger = load_tagger(DEFAULT_MODEL, device="cpu")
+    assert (tagger.model.head, tagger.config.decoding) == ("casing", "viterbi")
+    runs = {}
+    for name, kwargs in {"torch": {}, "onnx": {"backend": "onnx"}, "int8": {"backend": "onnx", "quantize": True}}.items():
+        predictor = Predictor(tagger, **kwargs)
+        assert predictor.max_length == 256
+        runs[name] = predictor.tag_words(words)
+    labels = {name: [[label for label, _ in sent] for sent in out] for name, out in runs.items()}
+    pairs = [(a, b) for ta, tb in zip(runs["torch"], runs["onnx"]) for a, b in zip(ta, tb, strict=True)]
+    assert len(pairs) == sum(map(len, words)) > 5000
+    wrong = [(i, a[0], b[0]) for i, (a, b) in enumerate(pairs) if a[0] != b[0]]
+    assert not wrong, f"{len(wrong)} of {len(pairs)} words differ (word index, torch, onnx): {wrong[:10]}"
+    assert max(abs(a[1] - b[1]) for a, b in pairs) < 1e-3
+    agree = sum(a == b for ta, tb in zip(labels["torch"], labels["int8"]) for a, b in zip(ta, tb)) / len(pairs)
+    assert agree >= INT8_MIN_AGREEMENT
+    f1_torch, f1_int8 = score(gold, labels["torch"])["f1"], score(gold, labels["int8"])["f1"]
+    assert f1_torch > 90  # measured 94.50: the subset is tagged for real, not all O
+    assert f1_torch - f1_int8 <= INT8_DOCUMENTED_LOSS + INT8_SUBSET_MARGIN, (f1_torch, f1_int8)

@@ -48,6 +48,19 @@ def test_packaging_finds_an_installed_default_package(tmp_path: Path, monkeypatc
     assert locations and Path(locations[0]).name == meta.DEFAULT_MODEL_PACKAGE  # a package folder without __init__.py
 
 
+def test_packaging_app_command_is_an_entry_point_of_the_app() -> None:
+    """``tagger app`` comes from the app's entry point (the library never imports ``demo``), and the
+    installed metadata has it (``pip install -e .`` registers it)."""
+    from importlib.metadata import entry_points
+
+    from tagger.cli import PLUGIN_GROUP
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    assert project["entry-points"][PLUGIN_GROUP] == {"app": "demo.launch:main"}
+    installed = {ep.name: ep.value for ep in entry_points(group=PLUGIN_GROUP)}
+    assert installed.get("app") == "demo.launch:main", "run `pip install -e .` to register the entry point"
+
+
 def test_packaging_cli_lists_app_and_app_parses_its_own_options() -> None:
     from demo.launch import parse_args
 

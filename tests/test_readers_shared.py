@@ -13,7 +13,7 @@ UPOS = {"ADJ", "ADP", "ADV", "AUX", "CCONJ", "DET", "INTJ", "NOUN", "NUM", "PART
 MULTILEG = {"ORG", "DATE", "LOC", "PER", "PROFESSION", "AMOUNT_VALUE", "AMOUNT_UNIT", "NATIONALITY", "TITLE", "IDNUM", "URL"}
 
 
-@needs_shared
+@needs_shared("ud-english-gum/en_gum-ud-train.conllu", "ud-english-gum/en_gum-ud-dev.conllu")
 @pytest.mark.parametrize(("name", "sentences", "words", "documents"), [
     ("en_gum-ud-train.conllu", 3_753, 69_760, 81), ("en_gum-ud-dev.conllu", 784, 15_593, 18),
 ])
@@ -26,13 +26,13 @@ def test_readers_shared_ud_gum_upos(name: str, sentences: int, words: int, docum
     assert ds.sentences[0].words[:3] == (["Aesthetic", "Appreciation", "and"] if "train" in name else ["Introduction"])
 
 
-@needs_shared
+@needs_shared("ud-english-gum/en_gum-ud-dev.conllu")
 def test_readers_shared_ud_gum_xpos() -> None:
     r = read_file(SHARED_DATA / "ud-english-gum" / "en_gum-ud-dev.conllu", label_column="xpos").report
     assert r.label_name == "xpos" and {"NN", "NNP", "VBZ"} <= set(r.labels)
 
 
-@needs_shared
+@needs_shared("prodigy-drugs/drugs_training.jsonl", "prodigy-drugs/drugs_eval.jsonl")
 @pytest.mark.parametrize(("name", "records", "spans", "empty"), [
     ("drugs_training.jsonl", 1_477, 1_105, 1_009 + 14), ("drugs_eval.jsonl", 500, 362, 354 + 3),
 ])
@@ -46,7 +46,7 @@ def test_readers_shared_prodigy_drugs(name: str, records: int, spans: int, empty
     assert r.sentences > records  # comments are split into sentences as prediction splits them
 
 
-@needs_shared
+@needs_shared("doccano-multileg-en/train")
 def test_readers_shared_doccano_multileg_fifty_files_as_one() -> None:
     files = sorted((SHARED_DATA / "doccano-multileg-en" / "train").glob("*.jsonl"))
     assert len(files) == 50
@@ -62,7 +62,7 @@ def test_readers_shared_doccano_multileg_fifty_files_as_one() -> None:
     assert c.get(sa.SNAPPED, 0) > 0 and any(e.startswith(sa.SNAPPED) for e in r.examples)  # shown, not silent
 
 
-@needs_shared
+@needs_shared("doccano-multileg-en/test")
 def test_readers_shared_doccano_multileg_test() -> None:
     r = read_files(sorted((SHARED_DATA / "doccano-multileg-en" / "test").glob("*.jsonl"))).report
     assert (r.conversion["records"], r.conversion["spans"]) == (656, 1_229)

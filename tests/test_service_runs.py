@@ -14,7 +14,7 @@ import pytest
 from demo.service.owners import OwnerError, identify, login_name, token_owner
 from demo.service.registry import ModelRegistry
 from demo.service.runs import JOB_FILE, RunError, RunStore, is_complete
-from demo.service.settings import AppSettings, models_dir_default, private_runs_default
+from demo.service.settings import DEFAULT_MODELS_DIR, AppSettings, models_dir_default, private_runs_default
 
 pytestmark = pytest.mark.unit
 ALICE, BOB = token_owner("a" * 32), token_owner("b" * 32)
@@ -229,12 +229,11 @@ def test_runs_models_dir_goes_to_persistent_storage_on_spaces(tmp_path: Path) ->
     assert models_dir_default({"SPACE_ID": "me/app"}, data) == (data / "bert-tagger" / "models", True)
     assert models_dir_default({"SPACE_ID": "me/app", "TAGGER_MODELS_DIR": str(tmp_path / "x")}, data)[1] is False
     assert models_dir_default({"TAGGER_MODELS_DIR": str(tmp_path / "x")}, data) == (tmp_path / "x", True)
-    data.chmod(0o500)
-    try:
-        if not os.access(data, os.W_OK):  # (root can write anyway)
-            assert models_dir_default({}, data)[0] != data / "bert-tagger" / "models"
-    finally:
-        data.chmod(0o700)
+    blocked = tmp_path / "blocked"  # a /data where the runs folder cannot be made (also as root): a file in the way
+    blocked.mkdir()
+    (blocked / "bert-tagger").write_text("not a folder")
+    assert models_dir_default({}, blocked) == (DEFAULT_MODELS_DIR, True)
+    assert models_dir_default({"SPACE_ID": "me/app"}, blocked) == (DEFAULT_MODELS_DIR, False)
 
 
 def test_runs_private_by_default_on_a_space_only(monkeypatch: pytest.MonkeyPatch) -> None:

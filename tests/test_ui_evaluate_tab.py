@@ -9,6 +9,7 @@ from pathlib import Path
 import gradio as gr
 import pandas as pd
 import pytest
+from learning import tiny_tagger_paris_org
 from support import DEV_FILE, app_settings
 
 from demo.service.app_context import AppContext
@@ -35,6 +36,8 @@ def ctx(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFac
     bare = context.settings.models_dirs[0] / "no-dev"  # a model folder without recorded dev data
     shutil.copytree(tiny_tagger, bare)
     (bare / "dev.jsonl").unlink()
+    # a model trained differently (Paris as an organisation): it disagrees with "tiny"
+    shutil.copytree(tiny_tagger_paris_org(tmp_path_factory, tiny_base), context.settings.models_dirs[0] / "tiny-org")
     yield context
     context.close()
 
@@ -57,7 +60,7 @@ def test_evaluate_tab_evaluate_returns_every_view(outputs: tuple) -> None:
     assert isinstance(scores, pd.DataFrame) and scores.iloc[-1]["type"] == "micro avg"
     total = errors[errors["type"] == "total"].iloc[0]
     assert list(errors.columns) == ["type", *ERROR_KINDS] and total["wrong_type"] == 1 and total["spurious"] >= 1
-    assert "<table" in confusion and "gold ↓ / predicted →" in confusion and "spurious" in confusion
+    assert "<table" in confusion and "gold ↓ predicted →" in confusion and "spurious" in confusion and "Entity level" in confusion
     assert "Pick a second model" in compare_md and compare_df.empty and disagree_df.empty
     names = sorted(Path(f).name for f in files)
     assert names == ["errors-tiny.jsonl", "predictions-tiny.conll", "predictions-tiny.jsonl"]
@@ -100,12 +103,25 @@ def test_evaluate_tab_browser_without_result(ctx: AppContext) -> None:
     assert page == 1 and line == "" and all(slots[i * 4].visible is False for i in range(evaluate_tab.PAGE_SIZE))
 
 
-def test_evaluate_tab_compare_two_models(ctx: AppContext, errors_file: Path) -> None:
+def test_evaluate_tab_compare_the_same_weights_finds_no_difference(ctx: AppContext, errors_file: Path) -> None:
     out = evaluate_tab.evaluate(ctx, str(errors_file), "tiny", "no-dev", -1, progress=no_progress)
     compare_md, compare_df, disagree_df = out[4:7]
     assert "0 sentences tagged differently" in compare_md  # the same weights: no disagreement
     assert list(compare_df.columns) == evaluate_view.COMPARE_COLUMNS and compare_df.iloc[-1]["type"] == "micro avg"
     assert (compare_df["B - A"] == 0).all() and disagree_df.empty
+
+
+def test_evaluate_tab_compare_two_different_models(ctx: AppContext, errors_file: Path) -> None:
+    """"tiny" (A) tags Paris LOC, "tiny-org" (B) ORG, as the file's gold does: they disagree on that
+    sentence only, and B has the fewer errors there."""
+    out = evaluate_tab.evaluate(ctx, str(errors_file), "tiny", "tiny-org", -1, progress=no_progress)
+    compare_md, compare_df, disagree_df = out[4:7]
+    assert compare_md == ("A = `tiny`, B = `tiny-org`: 1 sentence tagged differently; A has fewer errors in 0, B in 1, "
+                          "the same number in 0.")
+    assert disagree_df.values.tolist() == [[1, "Angela Merkel visited Paris today .", "Angela Merkel/PER; Paris/ORG",
+                                            "Angela Merkel/PER; Paris/LOC", "Angela Merkel/PER; Paris/ORG", 1, 0]]
+    rows = {r["type"]: r for r in compare_df.to_dict("records")}
+    assert rows["ORG"]["F1 A"] == 0.0 and rows["ORG"]["F1 B"] == 100.0 and rows["micro avg"]["B - A"] > 0
 
 
 def test_evaluate_tab_evaluate_run_uses_the_recorded_dev_set(ctx: AppContext) -> None:
@@ -137,8 +153,8 @@ def test_evaluate_tab_bad_file_is_a_user_error(ctx: AppContext, tmp_path: Path) 
 
 def test_evaluate_tab_refresh_lists_models(ctx: AppContext) -> None:
     model, other = evaluate_tab.refresh_models(ctx, "gone", "tiny")
-    assert [c[0] for c in model.choices] == ["no-dev", "tiny"] and model.value == "no-dev" and other.value == "tiny"
-    assert [c[0] for c in other.choices] == [evaluate_tab.NO_COMPARE, "no-dev", "tiny"]
+    assert [c[0] for c in model.choices] == ["no-dev", "tiny", "tiny-org"] and model.value == "no-dev" and other.value == "tiny"
+    assert [c[0] for c in other.choices] == [evaluate_tab.NO_COMPARE, "no-dev", "tiny", "tiny-org"]
 
 
 @pytest.mark.unit
@@ -147,12 +163,16 @@ def test_demo_evaluate_view_confusion_heat_map_and_tables() -> None:
 
     a = analyse([["B-PER", "O", "B-LOC"], ["B-ORG", "O"]], [["B-PER", "O", "B-ORG"], ["O", "B-MISC"]])
     page = evaluate_view.confusion_html(a.confusion)
-    assert page.count("<tr>") == 1 + 5  # header; LOC, MISC, ORG, PER, spurious
+    assert page.count("<tr>") == 2 * (1 + 5)  # header; LOC, MISC, ORG, PER, spurious (a wide and a narrow copy)
     assert "gold LOC, predicted ORG: 1" in page and "gold ORG, predicted missed: 1" in page
     assert "rgba(239,68,68" in page and "rgba(34,197,94" in page  # red confusions, green agreement
     plain = evaluate_view.confusion_html({"NN": {"NN": 5, "VB": 1}}, "plain")
-    assert "missed" not in plain and plain.count("<tr>") == 3  # NN, VB rows
+    assert "missed" not in plain and plain.count("<tr>") == 2 * 3 and "Word level" in plain  # NN, VB rows
     assert "nothing to confuse" in evaluate_view.confusion_html({})
+    many = {f"T{i:02d}": {f"T{i:02d}": 20 - i} for i in range(14)}  # 14 types: the rarest are summed as "other"
+    wide, narrow = evaluate_view.confusion_html(many).split('<div class="cm-narrow">')
+    assert wide.count("<th>") == evaluate_view.WIDE_TYPES + 2 and narrow.count("<th>") == evaluate_view.NARROW_TYPES + 2
+    assert "gold other, predicted other: 34" in wide  # T10..T13 summed: 10 + 9 + 8 + 7
     table = evaluate_view.error_table(a.errors)
     assert table.iloc[-1].tolist() == ["total", *(a.errors[k] for k in ERROR_KINDS)]
     assert evaluate_view.page_of(list(range(7)), "2", 5) == ([5, 6], 2, 2)

@@ -1,5 +1,6 @@
 """demo.ui.train_tab handlers, called directly with an AppContext (no server). The training run
-itself goes through the real worker process on the tiny base."""
+itself goes through the real worker process on the tiny base, and must learn (tests/learning.py):
+from one file, from several files of two formats, and continuing the shipped default."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from types import SimpleNamespace
 
 import gradio as gr
 import pytest
+from learning import assert_learned, assert_loss_fell, micro_f1
 from support import DEFAULT_MODEL, DEV_FILE, TINY_TRAIN, TRAIN_FILE, app_settings, needs_default, wait_for
 
 from demo.service.app_context import AppContext
@@ -100,6 +102,9 @@ def test_train_tab_train_streams_progress_and_registers_the_model(ctx: AppContex
     owner = identify(token).owner
     assert status.startswith("✓ Done") and name in ctx.registry.names(owner) and Path(zip_path).is_file()
     assert len(f1) == 8 and not loss.empty and "micro avg" in scores["type"].tolist()
+    assert_learned(micro_f1(scores), "train()'s scores table")
+    assert_loss_fell(loss["loss"].tolist(), "train()'s loss plot")
+    assert f1["dev F1"].max() == pytest.approx(micro_f1(scores), abs=0.05)  # the plot's best epoch is the model kept
     assert len(outputs) >= 3 and max(progress_calls) > 0.5
     assert all(o[6] == job_id and o[7] == token for o in outputs)  # the job id and owner token from the first answer
     assert train_tab.cancel(ctx, job_id, token, request).startswith("Training had already finished")
@@ -114,12 +119,17 @@ def test_train_tab_train_streams_progress_and_registers_the_model(ctx: AppContex
 
 def test_train_tab_start_returns_at_once_and_the_timer_follows(ctx: AppContext) -> None:
     request = SimpleNamespace(username=None)
-    shown = train_tab.start(ctx, train_tab.TrainForm(str(TRAIN_FILE), str(DEV_FILE), **dict(TINY_TRAIN, epochs=2)), "", request)
+    shown = train_tab.start(ctx, train_tab.TrainForm(str(TRAIN_FILE), str(DEV_FILE), **TINY_TRAIN), "", request)
     token = shown[7]
     assert shown[0].startswith(("Waiting", "Starting")) and shown[6] is None and len(token) == 32
     assert train_tab.status(ctx, "", token, request)["state"] in ("queued", "running")
-    wait_for(lambda: train_tab.status(ctx, "", token, request)["state"] == "done", 300, what="the job")
-    assert train_tab.poll(ctx, token, None, request)[0].startswith("✓ Done")
+    wait_for(lambda: train_tab.status(ctx, "", token, request)["state"] in ("done", "failed"), 300, what="the job")
+    state = train_tab.status(ctx, "", token, request)
+    assert state["state"] == "done", state["error"]
+    assert_learned(state["dev"]["f1"], "the started job")
+    assert_loss_fell(state["loss"], "the started job's loss points")
+    drawn = train_tab.poll(ctx, token, None, request)
+    assert drawn[0].startswith("✓ Done") and micro_f1(drawn[3]) == pytest.approx(state["dev"]["f1"], abs=0.05)
     assert train_tab.cancel_mine(ctx, token, request) == "No training job of yours is running."
     with pytest.raises(gr.Error, match="You have no training job"):
         train_tab.status(ctx, "", "y" * 32, request)
@@ -145,3 +155,80 @@ def test_train_tab_storage_note(ctx: AppContext) -> None:
         assert "Runs are lost when this Space restarts" in note and "zip" in note and "private" in note
     finally:
         ctx.settings.persistent_runs, ctx.settings.private_runs = True, False
+
+
+def run_to_the_end(ctx: AppContext, form: train_tab.TrainForm) -> tuple[dict, str, str]:
+    """Start ``form`` as the Start button does and wait for the job -> (its /status, model name, owner token)."""
+    request = SimpleNamespace(username=None)
+    token = train_tab.start(ctx, form, "", request)[7]
+    wait_for(lambda: train_tab.status(ctx, "", token, request)["state"] in ("done", "failed", "cancelled"), 600, what="the job")
+    state = train_tab.status(ctx, "", token, request)
+    assert state["state"] == "done", state["error"]
+    return state, train_tab.poll(ctx, token, None, request)[5], token
+
+
+def test_train_tab_several_files_learn_as_one_data_set(ctx: AppContext, tmp_path: Path) -> None:
+    """The training fixture split into two uploads of two formats (CoNLL, JSONL tokens/tags) trains as one
+    data set: the model learns it as it learns the single file."""
+    import json
+
+    from demo.service.owners import identify
+    from tagger.data import read_file
+
+    sentences = read_file(TRAIN_FILE).sentences
+    first, second = tmp_path / "part1.conll", tmp_path / "part2.jsonl"
+    first.write_text("\n\n".join("\n".join(f"{w} {t}" for w, t in zip(s.words, s.tags)) for s in sentences[:20]) + "\n")
+    second.write_text("".join(json.dumps({"tokens": s.words, "tags": s.tags}) + "\n" for s in sentences[20:]))
+    form = train_tab.TrainForm(None, str(DEV_FILE), **TINY_TRAIN, train_files=[str(first), str(second)])
+    state, name, token = run_to_the_end(ctx, form)
+    assert_learned(state["dev"]["f1"], "two uploads")
+    assert_loss_fell(state["loss"], "two uploads' loss points")
+    meta = json.loads((ctx.registry.get(name, identify(token).owner).path / "tagger.json").read_text())
+    assert meta["data_report"]["sentences"] == 40 and len(meta["data_report"]["sources"]) == 2
+
+
+# Continuing the shipped default: a made-up drug name it tags MISC, which this data annotates as an ORG
+# (and enough PER/LOC/MISC for the default's label set). 2 epochs at the default learning rate move it:
+# measured 0.244 -> 0.027 mean loss, and "zelmoxin" B-MISC -> B-ORG in a sentence of a form it never saw.
+DRUG = "zelmoxin"
+UNSEEN = f"Doctors prescribed {DRUG} to patients ."
+
+
+def drug_data(n: int, seed: int) -> str:
+    import random
+
+    rnd = random.Random(seed)
+    names = [("Maria", "Lopez"), ("John", "Smith"), ("Olaf", "Berg"), ("Anna", "Weber"), ("Peter", "Novak"), ("Sara", "Cohen")]
+    cities, orgs = ["Paris", "Berlin", "Madrid", "Rome", "Vienna", "Oslo"], ["Reuters", "Siemens", "Google", "Nokia"]
+    out = []
+    for i in range(n):
+        (first, last), city, org = rnd.choice(names), rnd.choice(cities), rnd.choice(orgs)
+        pairs = [
+            [(first, "B-PER"), (last, "I-PER"), ("took", "O"), (DRUG, "B-ORG"), ("in", "O"), (city, "B-LOC"), (".", "O")],
+            [(org, "B-ORG"), ("sells", "O"), (DRUG, "B-ORG"), ("to", "O"), ("doctors", "O"), ("in", "O"), (city, "B-LOC"), (".", "O")],
+            [("The", "O"), ("German", "B-MISC"), (DRUG, "B-ORG"), ("trial", "O"), ("of", "O"), (org, "B-ORG"), ("ended", "O"), (".", "O")],
+        ][i % 3]
+        out.append("\n".join(f"{w} {t}" for w, t in pairs))
+    return "\n\n".join(out) + "\n"
+
+
+@pytest.mark.slow
+@needs_default
+def test_train_tab_continue_default_learns_the_data(ctx: AppContext, tmp_path: Path) -> None:
+    from demo.ui import tag_tab
+
+    def drug_label(model: str, token: str = "") -> str:
+        value = tag_tab.tag(ctx, UNSEEN, model, token)[2]
+        return next((e["entity"] for e in value["entities"] if UNSEEN[e["start"] : e["end"]] == DRUG), "O")
+
+    assert drug_label("default") != "ORG"  # what the default makes of it before
+    train, dev = tmp_path / "drug-train.conll", tmp_path / "drug-dev.conll"
+    train.write_text(drug_data(24, 1))
+    dev.write_text(drug_data(6, 2))
+    form = train_tab.TrainForm(str(train), str(dev), base_label=train_tab.CONTINUE_DEFAULT, head="casing", epochs=2, lr=1.5e-4,
+                               batch_size=8, max_length=64)
+    state, name, token = run_to_the_end(ctx, form)
+    assert drug_label(name, token) == "ORG"  # learned from the data, in a sentence unlike any it trained on
+    assert drug_label("default") != "ORG"  # the default itself is untouched
+    history = [h["loss"] for h in ctx.registry.record(name, identify(token).owner).history]
+    assert len(history) == 2 and history[1] <= 0.5 * history[0], history

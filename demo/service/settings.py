@@ -22,6 +22,7 @@ Environment variables (all optional):
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,9 +48,20 @@ def models_dir_default(env: dict[str, str], data: Path = SPACES_DATA) -> tuple[P
     if env.get("TAGGER_MODELS_DIR", "").strip():
         folder = Path(env["TAGGER_MODELS_DIR"]).expanduser()
         return folder, not on_space or _under(folder, data)
-    if data.is_dir() and os.access(data, os.W_OK | os.X_OK):
+    if data.is_dir() and _writable(data / "bert-tagger" / "models"):
         return data / "bert-tagger" / "models", True
     return DEFAULT_MODELS_DIR, not on_space
+
+
+def _writable(folder: Path) -> bool:
+    """Whether runs can be written under ``folder``: tried, not asked (``os.access`` says yes to root
+    even where the file system refuses, e.g. a read-only mount)."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            return True
+    except OSError:
+        return False
 
 
 def _under(path: Path, folder: Path) -> bool:

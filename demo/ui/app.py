@@ -27,7 +27,7 @@ from demo.service.app_context import AppContext
 from demo.service.settings import AppSettings
 from tagger.meta import MAX_TEXT_CHARS
 
-from . import evaluate_tab, identity, runs_tab, tag_tab, train_tab
+from . import correct_tab, evaluate_tab, identity, runs_tab, tag_tab, train_tab
 from .plumbing import launch_kwargs
 
 TITLE = "BERT tagger"
@@ -56,6 +56,8 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
                 runs_eval_btn = evaluate_tab.build_run_button("Evaluate the run on its dev set", True, "run-evaluate")
             with gr.Tab("Evaluate", id="evaluate"):
                 eval_ui = evaluate_tab.build(ctx)
+            with gr.Tab("Correct", id="correct"):
+                correct_ui = correct_tab.build(ctx)
         loaded = identity.wire(ctx, who, blocks)  # the owner token first; the tabs' load work follows it
         tag_tab.wire(ctx, tag_ui, blocks, who, loaded)
         train_tab.wire(ctx, train_ui, blocks, who, loaded)
@@ -65,6 +67,7 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
         evaluate_tab.wire(ctx, eval_ui, blocks, who, loaded)
         evaluate_tab.follow_training(ctx, eval_ui, dev_analysis_btn, train_ui.model_name_out, tabs, who)
         evaluate_tab.open_run_analysis(ctx, eval_ui, runs_eval_btn, runs_ui.picker, tabs, who)
+        correct_tab.wire(ctx, correct_ui, blocks, who, loaded)
     blocks.queue(max_size=ctx.settings.queue_max_size, default_concurrency_limit=2)
     ctx.start_warm_up()
     return blocks, ctx

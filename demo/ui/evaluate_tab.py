@@ -254,6 +254,20 @@ def refresh_models(ctx: AppContext, current: str | None, other: str | None, owne
     return gr.Dropdown(choices=names, value=value), gr.Dropdown(choices=[NO_COMPARE, *names], value=second)
 
 
+def check_inputs(data_file: Any, model: Any, compare_with: Any = None, label_column: Any = -1, owner_token: Any = "") -> tuple[Any, ...]:
+    """Validator of ``/evaluate``'s inputs (before it runs, without the queue): a missing file or model
+    is shown at that input, and nothing else is marked as failed."""
+    return (gr.validate(bool(data_file), "Upload a labeled file to evaluate on first."),
+            gr.validate(bool(model), "Pick a model first."), gr.validate(True, ""), gr.validate(True, ""), gr.validate(True, ""))
+
+
+def cleared() -> tuple[Any, ...]:
+    """Empty results (the fields of :class:`Shown`): a new evaluation starts from a clean page."""
+    return Shown("", render.scores_table_empty(), render.empty_table(view.ERROR_COLUMNS), "", "",
+                 render.empty_table(view.COMPARE_COLUMNS), render.empty_table(view.DISAGREE_COLUMNS), [],
+                 gr.CheckboxGroup(choices=[], value=[]), None).values()
+
+
 def show_run_button(name: str | None) -> Any:
     return gr.Button(visible=bool(name))
 
@@ -380,9 +394,10 @@ def build_run_button(label: str = "Analyse errors on the dev set (Evaluate tab)"
 def wire(ctx: AppContext, ui: EvaluateTab, blocks: gr.Blocks, who: Identity, loaded: Any) -> None:
     """Connect the tab's events (call inside the ``gr.Blocks`` context)."""
     quiet = {"queue": False, "api_visibility": "private"}
-    ui.run_btn.click(
+    # the old results go first (an error leaves none behind, and the progress text has the summary's place to itself)
+    ui.run_btn.click(cleared, None, ui.results, **quiet, show_progress="hidden").then(
         bind(ctx, evaluate), [ui.data_file, ui.model, ui.compare_with, ui.label_column, who.token], ui.results,
-        api_name="evaluate", concurrency_limit=1, concurrency_id="evaluate", show_progress_on=[ui.summary],
+        api_name="evaluate", concurrency_limit=1, concurrency_id="evaluate", show_progress_on=[ui.summary], validator=check_inputs,
     ).then(bind(ctx, first_page), ui.filters, ui.page_outputs, **quiet)
     for trigger in (ui.types.change, ui.kinds.change, ui.sort_by.change):
         trigger(bind(ctx, first_page), ui.filters, ui.page_outputs, **quiet)
@@ -398,7 +413,7 @@ def open_run_analysis(ctx: AppContext, ui: EvaluateTab, button: gr.Button, run_n
     """Clicking ``button`` opens this tab with the analysis of the dev set of the run named in
     ``run_name`` (a component holding a model name)."""
     quiet = {"queue": False, "api_visibility": "private"}
-    button.click(to_evaluate_tab, None, tabs, **quiet).then(
+    button.click(to_evaluate_tab, None, tabs, **quiet).then(cleared, None, ui.results, **quiet, show_progress="hidden").then(
         bind(ctx, evaluate_run), [run_name, who.token], [ui.model, *ui.results], api_visibility="private",
         concurrency_limit=1, concurrency_id="evaluate", show_progress_on=[ui.summary],
     ).then(bind(ctx, first_page), ui.filters, ui.page_outputs, **quiet)

@@ -137,20 +137,47 @@ def _cell_style(n: int, top: int, diagonal: bool) -> str:
     return f"background:rgba({rgb},{alpha:.2f});color:{color}"
 
 
-def confusion_html(confusion: dict[str, dict[str, int]], task: str = "entities") -> str:
-    """The confusion matrix as an HTML heat map (inline styles, no fonts or scripts fetched).
-    Rows: gold; columns: predicted; entities add a ``missed`` column and a ``spurious`` row.
-    Cells where gold and predicted agree are green, confusions red, deeper for larger counts
-    (each relative to the largest count of its kind).
+OTHER = "other"
+WIDE_TYPES, NARROW_TYPES = 10, 5  # types shown by name on a wide screen / a phone; the rest are summed as "other"
+CONFUSION_NOTE = {
+    "entities": ("Entity level: each gold entity is paired with at most one predicted entity (the same span first, then "
+                 "the largest overlap). The diagonal counts pairs of the same type, wrong spans included, so it can be "
+                 "larger than “correct” in the error table below, which counts exact matches only. “missed”: gold "
+                 "entities paired with nothing; “spurious”: predictions paired with nothing."),
+    "plain": "Word level: each word's gold tag (row) against its predicted tag (column); the diagonal is the correct words.",
+}
 
-    >>> h = confusion_html({"PER": {"PER": 3, MISSED: 1}, SPURIOUS: {"PER": 2}})
-    >>> h.count("<tr>"), "rgba(34,197,94,0.90)" in h, "&lt;" in confusion_html({"<b>": {"<b>": 1}})
-    (3, True, True)
+
+def fold_types(confusion: dict[str, dict[str, int]], keep: int, extra: set[str]) -> dict[str, dict[str, int]]:
+    """The matrix with all but the ``keep`` most frequent types (by gold and predicted counts) summed
+    as ``other``, so that a data set with many types still fits a screen.
+
+    >>> fold_types({"A": {"A": 5, "B": 1}, "B": {"B": 2}, "C": {"C": 1, "missed": 1}}, 1, {"missed"})
+    {'A': {'A': 5, 'other': 1}, 'other': {'other': 3, 'missed': 1}}
     """
-    if not confusion:
-        return "<p>No entities in the gold data or the predictions: nothing to confuse.</p>"
+    totals: dict[str, int] = {}
+    for row, cols in confusion.items():
+        for col, n in cols.items():
+            for t in (row, col):
+                if t not in extra:
+                    totals[t] = totals.get(t, 0) + n
+    if len(totals) <= keep:
+        return confusion
+    kept = set(sorted(totals, key=lambda t: (-totals[t], t))[:keep])
+    out: dict[str, dict[str, int]] = {}
+    for row, cols in confusion.items():
+        r = row if row in kept or row in extra else OTHER
+        for col, n in cols.items():
+            c = col if col in kept or col in extra else OTHER
+            out.setdefault(r, {})
+            out[r][c] = out[r].get(c, 0) + n
+    return out
+
+
+def _matrix_table(confusion: dict[str, dict[str, int]], task: str) -> str:
     extra = {SPURIOUS, MISSED} if task == "entities" else set()
-    labels = sorted((set(confusion) | {c for row in confusion.values() for c in row}) - extra)
+    found = (set(confusion) | {c for row in confusion.values() for c in row}) - extra
+    labels = sorted(found - {OTHER}) + ([OTHER] if OTHER in found else [])
     rows, cols = labels, labels
     if task == "entities":
         rows, cols = [*labels, SPURIOUS], [*labels, MISSED]
@@ -158,20 +185,36 @@ def confusion_html(confusion: dict[str, dict[str, int]], task: str = "entities")
     top_diag = max((n for r, c, n in cells if r == c), default=1)
     top_off = max((n for r, c, n in cells if r != c), default=1)
     esc = html.escape
-    head = "".join(f'<th style="padding:4px 8px">{esc(c)}</th>' for c in cols)
+    head = "".join(f"<th>{esc(c)}</th>" for c in cols)
     body = []
     for r in rows:
         tds = "".join(
-            f'<td style="padding:4px 8px;text-align:right;{_cell_style(n, top_diag if r == c else top_off, r == c)}" '
-            f'title="gold {esc(r)}, predicted {esc(c)}: {n}">{n}</td>'
+            f'<td style="{_cell_style(n, top_diag if r == c else top_off, r == c)}" title="gold {esc(r)}, predicted {esc(c)}: {n}">{n}</td>'
             for c in cols for n in [confusion.get(r, {}).get(c, 0)]
         )
-        body.append(f'<tr><th style="padding:4px 8px;text-align:left">{esc(r)}</th>{tds}</tr>')
-    return (
-        '<div style="overflow-x:auto"><table style="border-collapse:collapse;font-variant-numeric:tabular-nums">'
-        f'<thead><tr><th style="padding:4px 8px">gold ↓ / predicted →</th>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
+        body.append(f'<tr><th class="cm-row">{esc(r)}</th>{tds}</tr>')
+    return (f'<table class="cm"><thead><tr><th class="cm-row">gold ↓ predicted →</th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def confusion_html(confusion: dict[str, dict[str, int]], task: str = "entities") -> str:
+    """The confusion matrix as an HTML heat map (no fonts or scripts fetched), with what it counts.
+    Rows: gold; columns: predicted; entities add a ``missed`` column and a ``spurious`` row.
+    Cells where gold and predicted agree are green, confusions red, deeper for larger counts
+    (each relative to the largest count of its kind). It never scrolls sideways: beyond
+    :data:`WIDE_TYPES` types (:data:`NARROW_TYPES` on a phone) the least frequent are summed as "other".
+
+    >>> h = confusion_html({"PER": {"PER": 3, MISSED: 1}, SPURIOUS: {"PER": 2}})
+    >>> h.count("<tr>"), "rgba(34,197,94,0.90)" in h, "&lt;" in confusion_html({"<b>": {"<b>": 1}})
+    (6, True, True)
+    """
+    if not confusion:
+        return "<p>No entities in the gold data or the predictions: nothing to confuse.</p>"
+    extra = {SPURIOUS, MISSED} if task == "entities" else set()
+    wide = _matrix_table(fold_types(confusion, WIDE_TYPES, extra), task)
+    narrow = _matrix_table(fold_types(confusion, NARROW_TYPES, extra), task)
+    note = html.escape(CONFUSION_NOTE.get(task, CONFUSION_NOTE["entities"]))
+    return f'<div class="cm-wide">{wide}</div><div class="cm-narrow">{narrow}</div><p class="cm-note">{note}</p>'
 
 
 def compare_table(per_type: dict[str, dict[str, Any]], f1_a: float, f1_b: float) -> pd.DataFrame:

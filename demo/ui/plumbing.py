@@ -41,6 +41,13 @@ footer { display: none !important; }
 .chips .token-container { display: inline; font-size: 0; }
 .chips .token { font-size: 0; }
 .chips .token > * { font-size: var(--text-md); line-height: 1.45; white-space: pre-wrap; }
+table.cm { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
+table.cm th, table.cm td { padding: 3px 6px; text-align: right; }
+table.cm th.cm-row { text-align: left; }
+.cm-narrow { display: none; }
+.cm-note { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 6px; }
+@media (max-width: 720px) { .cm-wide { display: none; } .cm-narrow { display: block; } table.cm { font-size: 12px; }
+  table.cm th, table.cm td { padding: 2px 4px; } }
 .job-progress { display: flex; align-items: center; gap: 10px; }
 .job-progress progress { flex: 1; height: 12px; accent-color: #6366f1; }
 .chips .token.highlighted { display: inline-block; margin: 0; padding: 0 3px; }

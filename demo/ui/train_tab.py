@@ -301,9 +301,11 @@ def max_length_limit(ctx: AppContext, base_label: str | None) -> int:
 
 
 @user_errors
-def base_changed(ctx: AppContext, base_label: str) -> Any:
+def base_changed(ctx: AppContext, base_label: str, max_length: Any = None) -> Any:
+    """The max-length slider follows the base's positions (the value chosen stays when it fits)."""
     limit = max_length_limit(ctx, base_label)
-    return gr.Slider(maximum=limit, value=min(TrainConfig.max_length, limit))
+    value = max_length if isinstance(max_length, int | float) and not isinstance(max_length, bool) else TrainConfig.max_length
+    return gr.Slider(maximum=limit, value=min(int(value), limit))
 
 
 # ---------------------------------------------------------------------------------- layout
@@ -338,6 +340,7 @@ class TrainTab:
     timer: gr.Timer
     seen: gr.State
     data: data_panel.DataExtras  # several files, the format, label names, the preview
+    form_state: gr.BrowserState  # the form's values, kept by the browser (a reload gives them back)
 
 
 def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
@@ -392,7 +395,57 @@ def build(ctx: AppContext) -> TrainTab:
     gr.Markdown(storage_note(ctx), elem_id="storage-note")
     (data, extras), settings, results = data_panel.build(), _settings_section(ctx), _results_section()
     # the page follows the owner's job by polling the server: closing the page never touches the job
-    return TrainTab(*data, *settings, *results, gr.Timer(1.0), gr.State(None), extras)
+    form_state = gr.BrowserState({}, storage_key=FORM_KEY, secret=ctx.browser_secret)  # the settings, kept across reloads
+    return TrainTab(*data, *settings, *results, gr.Timer(1.0), gr.State(None), extras, form_state)
+
+
+# The settings (and the uploads) a reload of the page gives back: kept in the browser's local storage
+FORM_KEY = "bert-tagger-train-form"
+REMEMBERED = ("train_files", "dev_file", "data_format", "label_names", "corrections", "base_label", "head", "epochs", "lr",
+              "batch_size", "max_length")
+FILE_FIELDS = ("train_files", "dev_file")
+
+
+def remember(*values: Any) -> dict[str, Any]:
+    """The form's values (:data:`REMEMBERED`) as the browser keeps them."""
+    return dict(zip(REMEMBERED, values))
+
+
+def _upload(path: Any, folder: Path) -> str | None:
+    """A remembered upload, only if it is still a file in Gradio's upload folder (nothing else is served)."""
+    try:
+        resolved = Path(str(path)).resolve()
+    except (OSError, ValueError):
+        return None
+    return str(resolved) if resolved.is_file() and resolved.is_relative_to(folder) else None
+
+
+def restore(stored: Any) -> tuple[Any, ...]:
+    """Page load: the remembered values back into the form (uploads that Gradio has since removed
+    from its cache are dropped; a value the form would refuse is left as it is)."""
+    from gradio.utils import get_upload_folder
+
+    folder = Path(get_upload_folder()).resolve()
+    stored = stored if isinstance(stored, dict) else {}
+    out: list[Any] = []
+    for name in REMEMBERED:
+        value = stored.get(name)
+        if name == "train_files":
+            files = [f for f in (_upload(v, folder) for v in (value or []) if isinstance(value, list)) if f]
+            out.append(files or gr.skip())
+        elif name == "dev_file":
+            out.append(_upload(value, folder) or gr.skip() if value else gr.skip())
+        else:
+            out.append(value if value not in (None, "") else gr.skip())
+    return tuple(out)
+
+
+def keep_form(ui: TrainTab, loaded: Any) -> None:
+    """Remember the form in the browser on every change, and give it back on page load."""
+    fields = [getattr(ui, n) if hasattr(ui, n) else getattr(ui.data, n) for n in REMEMBERED]
+    quiet = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
+    loaded.then(restore, ui.form_state, fields, **quiet)
+    gr.on([f.change for f in fields], remember, fields, ui.form_state, **quiet)
 
 
 def form_inputs(ui: TrainTab, who: Identity) -> list[Any]:
@@ -417,8 +470,9 @@ def wire(ctx: AppContext, ui: TrainTab, blocks: gr.Blocks, who: Identity, loaded
                               [ui.train_file, ui.dev_file, ui.label_column, ui.data.train_files, ui.data.data_format,
                                ui.data.label_names, ui.data.corrections, who.token], [ui.report_md, ui.label_column, ui.labels_df],
                               api_visibility="private", concurrency_limit=4, concurrency_id="inspect")
+    keep_form(ui, loaded)
     for trigger in (ui.base_label.change, blocks.load):
-        trigger(bind(ctx, base_changed), ui.base_label, ui.max_length, queue=False, api_visibility="private")
+        trigger(bind(ctx, base_changed), [ui.base_label, ui.max_length], ui.max_length, queue=False, api_visibility="private")
     settings = form_inputs(ui, who)
     shown = [ui.status, ui.loss_plot, ui.f1_plot, ui.scores_df, ui.zip_out, ui.model_name_out]
     extras = [ui.progress, ui.start_btn, ui.cancel_btn, ui.others_md, ui.rename_row, ui.name_box]

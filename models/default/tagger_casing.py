@@ -23,6 +23,28 @@ _CHUNK = re.compile(r"\S+")
 SHAPES = 9
 
 
+OUTSIDE = 'O'
+_PREFIXED = re.compile('([BIESLU])-(.*)', re.DOTALL)
+
+
+def split_tag(tag: str) -> tuple[str, str]:
+    """Split a tag into (prefix, type). ``O`` has neither; a plain label has no prefix.
+
+    >>> split_tag("B-PER")
+    ('B', 'PER')
+    >>> split_tag("O")
+    ('O', '')
+    >>> split_tag("NNP")
+    ('', 'NNP')
+    """
+    if tag == OUTSIDE:
+        return OUTSIDE, ""
+    m = _PREFIXED.fullmatch(tag)
+    if m:
+        return m.group(1), m.group(2)
+    return "", tag
+
+
 def transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
     """(allowed[prev, next], allowed_at_start) for IOB2 labels, or None for plain labels.
 
@@ -30,17 +52,17 @@ def transitions(labels: Sequence[str]) -> tuple[np.ndarray, np.ndarray] | None:
     >>> allowed.astype(int).tolist(), start.astype(int).tolist()
     ([[1, 1, 0], [1, 1, 1], [1, 1, 1]], [1, 1, 0])
     """
-    if not any(label.startswith("I-") for label in labels):
+    parsed = [split_tag(label) for label in labels]
+    if not any(prefix == "I" for prefix, _ in parsed):
         return None
     n = len(labels)
     allowed = np.ones((n, n), dtype=bool)
     start = np.ones(n, dtype=bool)
-    for j, label in enumerate(labels):
-        if label.startswith("I-"):
+    for j, (prefix, kind) in enumerate(parsed):
+        if prefix == "I":  # I-X only after B-X or I-X
             start[j] = False
-            kind = label[2:]
-            for i, prev in enumerate(labels):
-                allowed[i, j] = prev in (f"B-{kind}", f"I-{kind}")
+            for i, prev in enumerate(parsed):
+                allowed[i, j] = prev in (("B", kind), ("I", kind))
     return allowed, start
 
 
