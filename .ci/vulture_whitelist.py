@@ -15,6 +15,5 @@ _.architectures  # tagger/bert.py: written into the Hugging Face config for tran
 _._attn_implementation  # tagger/onnx_backend.py: transformers' attention switch, set for the ONNX export
 _.intra_op_num_threads  # onnxruntime session options
 _.inter_op_num_threads
-add_predict, run_predict  # tagger/cli_predict.py: the predict subcommand, wired into the parser of tagger/cli.py
 first_results, label_studio_config  # tagger/bulk.py, tagger/outputs.py: public, for the app and library users (tested)
 _.is_sent_start, _.tag_  # spaCy token attributes that tagger/outputs.py DocBinWriter sets

@@ -69,10 +69,11 @@ def run_set(name: str, args: argparse.Namespace, conll: list[Sentence], conll_be
     # held out as tagger.preflight.read_training_data does without a dev file (config.dev_fraction, seeded)
     train_part, dev_part = split_holdout(train_set, config.dev_fraction, config.seed)
     with tempfile.TemporaryDirectory(prefix="bench-init-from-") as tmp:
+        out = args.keep_models / name if args.keep_models else Path(tmp) / "model"
         t0 = time.perf_counter()
-        result = train(config, train_part, dev_part, Path(tmp) / "model")
+        result = train(config, train_part, dev_part, out)
         seconds = time.perf_counter() - t0
-        new = load_tagger(Path(tmp) / "model", device="cpu")
+        new = load_tagger(out, device="cpu")
         labels = new.labels
     after = _scores(new, test_set, types)
     conll_after = _scores(new, conll, None)
@@ -106,6 +107,11 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
     return out
 
 
+def _overrides(args: argparse.Namespace) -> str:
+    given = [f"--{k.replace('_', '-')} {v:g}" for k, v in (("epochs", args.epochs), ("lr", args.lr), ("head_lr", args.head_lr)) if v is not None]
+    return f" except {', '.join(given)}" if given else ""
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sets", nargs="+", choices=sorted(SETS), default=["drugs", "multileg"])
@@ -117,6 +123,7 @@ def main() -> int:
     ap.add_argument("--head-lr", type=float, help="override the init-from default")
     ap.add_argument("--no-keep-old-types", action="store_true", help="train on the data's O as it is (the ablation)")
     ap.add_argument("--json", type=Path, help="also write the rows as JSON")
+    ap.add_argument("--keep-models", type=Path, help="save the continued models in this folder (one per data set)")
     ap.add_argument("--write", action="store_true", help="put the section into docs/BENCHMARKS.md")
     args = ap.parse_args()
     if not DATA.is_dir():
@@ -131,8 +138,12 @@ def main() -> int:
     lines = header("Continuing a tagger on a new domain (init_from)") + [
         (f"The shipped default continued on each data set's training part (first {args.limit or 'all'} documents; 20% of them held "
          f"out for the best epoch and the before/after F1), CoNLL-2003 test: {len(conll):,} sentences. "
-         f"keep_old_types={not args.no_keep_old_types}."), ""] + table(rows)
-    publish("init-from" + ("-ablation" if args.no_keep_old_types else ""), lines, args.write)
+         f"Settings: the init-from defaults{_overrides(args)}: epochs {rows[0]['config']['epochs']}, lr {rows[0]['config']['lr']:g} "
+         f"(encoder, old rows), head_lr {rows[0]['config']['head_lr']:g} (new rows), keep_old_types={not args.no_keep_old_types}. "
+         "Seconds: the whole run (loading, scoring the old model, training, dev scoring per epoch, saving), in brackets the "
+         "optimisation loop."), ""] + table(rows)
+    name = "init-from" + (f"-limit-{args.limit}" if args.limit else "") + ("-ablation" if args.no_keep_old_types else "")
+    publish(name, lines, args.write)
     return 0
 
 

@@ -5,8 +5,6 @@ joined by single spaces) tagged by:
 
 - ``tag_file`` with the torch backend (``backend="keep"``: no hand-over);
 - ``tag_file`` with a ``Predictor(backend="onnx")`` (ONNX Runtime fp32);
-- ``tag_file`` as ``python -m tagger predict --input`` runs it: torch, ``backend="auto"`` (hands over
-  to ONNX Runtime after the first batch when its labels are the same);
 - ``transformers.pipeline("token-classification", model=models/default, trust_remote_code=True,
   aggregation_strategy="first")`` over the list of texts with ``batch_size=32``.
 
@@ -34,7 +32,7 @@ from typing import Any
 
 from common import CONLL, REPO, fmt, header, publish
 
-from tagger.bulk import tag_file
+from tagger.bulk import AUTO_MIN_BYTES, AUTO_SAMPLE_WORDS, BATCH_WORDS, tag_file
 from tagger.data import read_file
 from tagger.predict import Predictor
 
@@ -90,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sentences", type=int, default=0, help="first N sentences only (0 = all)")
     ap.add_argument("--passes", type=int, default=2, help="timed passes per path, in alternating order; the fastest counts")
     ap.add_argument("--profile", action="store_true", help="also profile one torch run: where the time goes")
+    ap.add_argument("--threads", type=int, default=0,
+                    help="torch (and so ONNX Runtime) threads for every path; 0: torch's default. On a machine shared with "
+                         "other jobs, 1 thread each keeps torch's thread pool from waiting on busy cores")
     ap.add_argument("--write", action="store_true", help="also put the section into docs/BENCHMARKS.md")
     args = ap.parse_args(argv)
 
@@ -98,7 +99,11 @@ def main(argv: list[str] | None = None) -> int:
 
     hf_logging.set_verbosity_error()
     warnings.filterwarnings("ignore")
-    lines = header("Tagging files: tag_file vs the batched transformers pipeline")
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)  # before the header, which reports it; ONNX Runtime sessions take the same count
+    lines = header("Tagging files: tag_file vs the batched transformers pipeline" + (f", {args.threads} thread(s)" if args.threads else ""))
     sents = [s.words for s in read_file(args.data).sentences]
     if args.sentences:
         sents = sents[: args.sentences]
@@ -124,50 +129,61 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[str, Callable[[], Any]] = {
         "tag_file, torch (backend=\"keep\")": lambda: tag_file(torch_p, src, tmp / "torch.jsonl", backend="keep"),
         "tag_file, ONNX Runtime fp32 (Predictor(backend=\"onnx\"))": lambda: tag_file(onnx_p, src, tmp / "onnx.jsonl", backend="keep"),
-        "tag_file, torch, backend=\"auto\" (CLI default)": lambda: tag_file(torch_p, src, tmp / "auto.jsonl"),
+        "tag_file, torch, backend=\"auto\" (what predict --input runs)": lambda: tag_file(torch_p, src, tmp / "auto.jsonl"),
         "pipeline, list, batch_size=32": lambda: list(pipe(texts, batch_size=32)),
     }
     best: dict[str, float] = {}
+    cpu: dict[str, float] = {}  # CPU seconds of this process (all threads): steadier than wall time on a shared machine
     outputs: dict[str, Any] = {}
     for i in range(args.passes):
         for name, fn in runs.items() if i % 2 == 0 else reversed(list(runs.items())):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             outputs[name] = fn()
-            dt = time.perf_counter() - t
+            dt, dc = time.perf_counter() - t, time.process_time() - c
             best[name] = min(best.get(name, dt), dt)
-            print(f"pass {i + 1}: {name}: {dt:.2f} s, {n_words / dt:,.0f} words/s", file=sys.stderr)
+            cpu[name] = min(cpu.get(name, dc), dc)
+            print(f"pass {i + 1}: {name}: {dt:.2f} s ({dc:.2f} CPU s), {n_words / dt:,.0f} words/s", file=sys.stderr)
     base = n_words / best["pipeline, list, batch_size=32"]
+    base_cpu = n_words / cpu["pipeline, list, batch_size=32"]
     ref = spans_of(tmp / "torch.jsonl")
     pipe_spans = [{(e["start"], e["end"], e["entity_group"]) for e in ents} for ents in outputs["pipeline, list, batch_size=32"]]
     agree = {
         "tag_file, torch (backend=\"keep\")": 100.0,
         "tag_file, ONNX Runtime fp32 (Predictor(backend=\"onnx\"))": agreement(ref, spans_of(tmp / "onnx.jsonl")),
-        "tag_file, torch, backend=\"auto\" (CLI default)": agreement(ref, spans_of(tmp / "auto.jsonl")),
+        "tag_file, torch, backend=\"auto\" (what predict --input runs)": agreement(ref, spans_of(tmp / "auto.jsonl")),
         "pipeline, list, batch_size=32": agreement(ref, pipe_spans),
     }
-    auto_backend = outputs["tag_file, torch, backend=\"auto\" (CLI default)"].backend
+    auto_backend = outputs["tag_file, torch, backend=\"auto\" (what predict --input runs)"].backend
     lines += [
         (f"Model `{Path(args.model).name}`; data `{Path(args.data).name}`: {len(texts):,} sentences as raw text, one JSONL record "
          f"each ({src.stat().st_size / 1e6:.1f} MB), {n_words:,} words (the words/s of every path use this count). "
-         f"Ours: file to file (read, spaCy words and sentences, {8192:,}-word batches across documents, windows batched by "
+         f"Ours: file to file (read, spaCy words and sentences, {BATCH_WORDS:,}-word batches across documents, windows batched by "
          "exact length, write spans). Pipeline: the texts as a list in memory. Same entities: % of the entities of either "
          "side that the other has with the same start, end and type (the pipeline's \"first\" grouping splits some words "
-         f"at punctuation, so it differs a little; see the inference section). backend=\"auto\" ran on: {auto_backend}."),
+         "at punctuation, and spaCy splits some at hyphens: `AL-AIN`). `backend=\"auto\"` (the default of `predict --input`), "
+         f"on files over {AUTO_MIN_BYTES / 1e3:g} KB with more than one thread, tags a first batch of {AUTO_SAMPLE_WORDS:,} words "
+         "with torch and again with ONNX Runtime, and goes on with ONNX Runtime when the labels agree; "
+         f"here it ended on: {auto_backend}."),
         "",
-        f"| path | seconds (fastest of {args.passes}) | words/s | vs batched pipeline | same entities as torch |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        (f"| path | seconds (fastest of {args.passes}) | words/s | vs batched pipeline | CPU seconds | words per CPU second "
+         "| vs batched pipeline (CPU) | same entities as torch |"),
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, sec in best.items():
-        wps = n_words / sec
-        lines.append(f"| {name} | {sec:.2f} | {fmt(wps)} | {wps / base:.2f}x | {agree[name]:.2f}% |")
-    lines += ["", f"One-time setup, not in the timings: the ONNX export {onnx_setup:.1f} s (cached on disk by weight hash)."]
+        wps, wpc = n_words / sec, n_words / cpu[name]
+        lines.append(f"| {name} | {sec:.2f} | {fmt(wps)} | {wps / base:.2f}x | {cpu[name]:.2f} | {fmt(wpc)} | {wpc / base_cpu:.2f}x "
+                     f"| {agree[name]:.2f}% |")
+    lines += ["", (f"CPU seconds: the process's CPU time over all its threads (`time.process_time`), the fastest of the passes; "
+                   "with one thread it is the work done whatever else the machine runs, while wall time also counts the waits "
+                   "for a busy core (with several threads it also counts their spin-waiting). One-time setup, not in the timings: "
+                   f"the ONNX export {onnx_setup:.1f} s (cached on disk by weight hash).")]
     if args.profile:
         shares = profile_shares(runs["tag_file, torch (backend=\"keep\")"])
         total = shares[0][1] or 1.0
         lines += ["", "Where the time of one torch run goes (cProfile, cumulative seconds; profiling slows the Python parts):", "",
                   "| stage | seconds | share |", "| --- | ---: | ---: |"]
         lines += [f"| {label} | {sec:.2f} | {100 * sec / total:.1f}% |" for label, sec in shares]
-    publish("tag-file", lines, args.write)
+    publish("tag-file" + (f"-{args.threads}-thread" if args.threads else ""), lines, args.write)
     return 0
 
 

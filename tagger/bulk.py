@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import islice
@@ -31,9 +32,11 @@ from .schemes import iob2_spans, split_tag
 if TYPE_CHECKING:
     from .predict import Predictor
 
-BATCH_WORDS = 8_192  # words gathered across documents per tag_words call: long enough for exact-length batches
+BATCH_WORDS = 32_768  # words gathered across documents per tag_words call: enough windows of each length for full batches
 CHUNK_CHARS = 100_000  # a longer text is split (at blank lines, else line ends) before spaCy sees it
-AUTO_MIN_BYTES = 256_000  # smaller inputs are not worth an ONNX export (seconds) under backend="auto"
+AUTO_MIN_BYTES = 100_000  # backend="auto": the hand-over costs seconds (session, a second run of the sample), worth it above this
+AUTO_SAMPLE_WORDS = 4_096  # backend="auto": the first batch, tagged by both backends to compare their labels
+_TWINS: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()  # torch predictor -> its ONNX Runtime twin
 Progress = Callable[[int, int, int, int], None]  # (documents done, words done, bytes read, total bytes)
 Offsets = tuple[str, int, int]
 
@@ -179,16 +182,18 @@ def tag_batch(predictor: Predictor, docs: Sequence[Document], threshold: float =
     return [_build(d, words[i][0], words[i][1], tags.get(i, []), threshold) for i, d in enumerate(docs)]
 
 
-def batches(docs: Iterable[Document], batch_words: int = BATCH_WORDS) -> Iterator[list[Document]]:
-    """Documents gathered until they hold about ``batch_words`` words (whitespace-separated)."""
+def batches(docs: Iterable[Document], batch_words: int = BATCH_WORDS, first_words: int | None = None) -> Iterator[list[Document]]:
+    """Documents gathered until they hold about ``batch_words`` words (whitespace-separated); the
+    first batch ``first_words`` (a sample to check a backend on, tagged soon)."""
     batch: list[Document] = []
     n = 0
+    limit = first_words or batch_words
     for doc in docs:
         batch.append(doc)
         n += doc.n_words
-        if n >= batch_words:
+        if n >= limit:
             yield batch
-            batch, n = [], 0
+            batch, n, limit = [], 0, batch_words
     if batch:
         yield batch
 
@@ -215,14 +220,25 @@ def onnx_twin(predictor: Predictor, sample: Sequence[Document], reference: list[
 
     if backend_name(predictor) != "torch" or predictor.device.type != "cpu":
         return None
-    try:
-        twin = Predictor(predictor.tagger, batch_size=predictor.batch_size, max_length=predictor.max_length, backend="onnx",
-                         sentences=predictor.sentences)
-    except ImportError:
-        return None
+    twin = _TWINS.get(predictor)
+    if twin is None:  # an ONNX Runtime session takes seconds to make: one per predictor, reused for the next files
+        try:
+            twin = Predictor(predictor.tagger, batch_size=predictor.batch_size, max_length=predictor.max_length, backend="onnx",
+                             sentences=predictor.sentences)
+        except ImportError:
+            return None
+        _TWINS[predictor] = twin
     again = tag_batch(twin, sample, threshold)
     same = all([t.tag for s in a.sentences for t in s] == [t.tag for s in b.sentences for t in s] for (a, _), (b, _) in zip(again, reference))
     return twin if same else None
+
+
+def _threads() -> int:
+    """torch's thread count (ONNX Runtime sessions take the same): with one thread, ONNX Runtime is
+    hardly faster than torch (docs/BENCHMARKS.md, "Tagging files"), so ``auto`` keeps torch."""
+    import torch
+
+    return torch.get_num_threads()
 
 
 def _check_paths(input_path: Path, output_path: str | Path | None) -> None:
@@ -256,8 +272,10 @@ def tag_file(
     ``text_field``/``text_column``: where the text is in JSON records / CSV rows; ``lines``: each
     line of a plain-text file is a document. ``batch_size``: words per model call, gathered across
     documents. ``max_bytes``: refuse bigger files (None: no limit). ``backend="auto"``: a torch fp32
-    CPU predictor hands over to ONNX Runtime after the first batch when it is installed, the input is
-    over :data:`AUTO_MIN_BYTES`, and it gives the same labels on that batch (``"keep"``: never).
+    CPU predictor hands over to ONNX Runtime after a first batch of :data:`AUTO_SAMPLE_WORDS` words
+    when it is installed, the input is over :data:`AUTO_MIN_BYTES`, there is more to tag, and it
+    gives the same labels on that batch (``"keep"``: never).
+    With one thread ``auto`` keeps torch (ONNX Runtime is hardly faster there).
     ``on_progress(documents, words, bytes read, total bytes)`` after each batch; ``should_stop()``
     before each: True cancels (:class:`TaggingCancelled`). Any error, a cancel or Ctrl-C leaves no
     output file and no temporary file."""
@@ -273,7 +291,8 @@ def tag_file(
     try:
         with open_writer(output_path, to, stream=stream, model_version=model_version or model_name(predictor),
                          language=predictor.tagger.config.language) as writer:
-            it = batches(docs, batch_size)
+            auto = backend == "auto" and docs.total_bytes > AUTO_MIN_BYTES and _threads() > 1
+            it = batches(docs, batch_size, min(batch_size, AUTO_SAMPLE_WORDS) if auto else None)
             upcoming = next(it, None)
             first = True
             while upcoming is not None:
@@ -281,7 +300,7 @@ def tag_file(
                 if should_stop is not None and should_stop():
                     raise TaggingCancelled("tagging cancelled; no output was written")
                 results = tag_batch(active, batch, threshold)
-                if first and upcoming is not None and backend == "auto" and docs.total_bytes > AUTO_MIN_BYTES:
+                if first and upcoming is not None and auto:
                     active = onnx_twin(predictor, batch, results, threshold) or predictor
                 first = False
                 for tagged, dropped in results:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from . import readers
 from .cli_data import add_data_options, add_report_and_convert, run_convert, run_report
 from .cli_data import read as read_data
+from .cli_predict import add_predict, run_predict
 from .config import DECODES, DEFAULT_BASE, HEADS, TrainConfig
 from .device import PRECISIONS, launched, resolve_device
 from .errors import TaggerError
@@ -45,7 +46,7 @@ def _parser(plugins: Iterable[str] = ()) -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     _add_train(sub)
     _add_evaluate(sub)
-    _add_predict(sub)
+    add_predict(sub)  # tagger/cli_predict.py: text, --file, and whole files (--input) in every format
     _add_average(sub)
     add_report_and_convert(sub)  # report FILE..., convert IN... --to FORMAT OUT
     for name in dict.fromkeys([APP, *plugins]):  # listed here; run by main() with their own options
@@ -57,8 +58,11 @@ def _parser(plugins: Iterable[str] = ()) -> argparse.ArgumentParser:
 def _add_train(sub: Any) -> None:
     t = sub.add_parser("train", help="fine-tune a tagger on a labeled file")
     t.add_argument("--train", required=True, nargs="+", help="labeled files in any format (several, or a zip, = one data set)")
-    t.add_argument("--dev", nargs="+", help="dev files, any format (default: hold out 10%% of --train)")
+    t.add_argument("--dev", nargs="+", help="dev files, any format (default: hold out 10%% of --train, 20%% with --init-from)")
     t.add_argument("--base", default=DEFAULT_BASE, help="hub id, local folder, or packaged:<pypi-name>")
+    t.add_argument("--init-from", metavar="MODEL", default="",
+                   help="continue this trained tagger (models/default, a run folder): its encoder, head, decoding, max length and "
+                        "labels, grown by the data's new ones; --base/--head are then ignored (the summary says so)")
     t.add_argument("--head", default=TrainConfig.head, choices=HEADS)
     add_data_options(t)  # --label-column, --format, --labels, --no-snap, --annotator
     t.add_argument("--epochs", type=int, default=TrainConfig.epochs)
@@ -116,17 +120,6 @@ def _add_evaluate(sub: Any) -> None:
     e.add_argument("--compare", metavar="MODEL", help="a second model: per-type F1 side by side and the sentences the two tag differently")
 
 
-def _add_predict(sub: Any) -> None:
-    pr = sub.add_parser("predict", help="tag text; prints JSON lines")
-    pr.add_argument("text", nargs="?", help="text to tag")
-    pr.add_argument("--file", help="tag this file (one document unless --lines)")
-    pr.add_argument("--lines", action="store_true", help="each line of --file is its own text")
-    pr.add_argument("--model", default=str(DEFAULT_MODEL))
-    pr.add_argument("--quantize", action="store_true", help="int8 dynamic quantisation (faster on CPU, scores differ slightly)")
-    pr.add_argument("--backend", choices=("torch", "onnx"), default="torch", help=BACKEND_HELP)
-    pr.add_argument("--device", default="auto", help=DEVICE_HELP)
-
-
 def _add_average(sub: Any) -> None:
     a = sub.add_parser("average", help="average the weights of taggers trained with different seeds (one model, same speed)")
     a.add_argument("models", nargs="+", help="two or more checkpoint folders of one base, head and label set")
@@ -154,7 +147,7 @@ def _train(args: argparse.Namespace) -> None:
         case_lower=args.case_augment[0], case_upper=args.case_augment[1], case_unknown=args.case_augment[2],
         doc_context=args.doc_context, context_tokens=args.context_tokens, context_dropout=args.context_dropout,
         decode=args.decode,
-        keep=args.keep,
+        keep=args.keep, init_from=args.init_from,
     )
     def on_event(event: TrainEvent) -> None:
         if event.kind == "epoch" and event.dev is not None:
@@ -165,7 +158,9 @@ def _train(args: argparse.Namespace) -> None:
     checked = preflight(config, args.train, args.dev)  # the checks the UI runs too, before any model loads
     print(checked.summary, file=sys.stderr)
     data = checked.data
-    result = train(config, data.train, data.dev, args.out, report=data.report, callback=on_event, progress=True)
+    result = train(checked.config, data.train, data.dev, args.out, report=data.report, callback=on_event, progress=True)
+    if result.before is not None:  # --init-from: the model continued, on the same dev data
+        print(f"dev F1 before this run {result.before['f1']:.2f}", file=sys.stderr)
     print(f"best epoch {result.best_epoch}: dev F1 {result.dev['f1']:.2f}; {result.seconds:.0f} s, "
           f"{result.sentences_per_second:.1f} sentences/s -> {result.out_dir}")
     if args.fp16:  # re-score below so the stored scores are those of the weights as shipped
@@ -242,24 +237,9 @@ def _evaluate(args: argparse.Namespace) -> None:
             print("\n" + format_errors(ev.analysis.errors))
 
 
-def _predict(args: argparse.Namespace) -> None:
-    from .predict import Predictor
-
-    if args.file:
-        text = Path(args.file).read_text(encoding="utf-8", errors="replace")
-        texts = [ln for ln in text.splitlines() if ln.strip()] if args.lines else [text]
-    elif args.text is not None:
-        texts = [args.text]
-    else:
-        texts = [ln.rstrip("\n") for ln in sys.stdin if ln.strip()]
-    predictor = Predictor.from_dir(args.model, quantize=args.quantize, backend=args.backend, device=args.device)
-    for pred in predictor.predict_batch(texts):
-        d = pred.to_dict()
-        print(json.dumps({"text": d["text"], "entities": d["entities"], "words": d["words"]}, ensure_ascii=False))
-
-
-_COMMANDS: dict[str, Callable[[argparse.Namespace], None]] = {
-    "train": _train, "average": _average, "evaluate": _evaluate, "predict": _predict, "report": run_report, "convert": run_convert,
+# a command returns None (success) or its exit code (predict: 2 for bad input, 130 for Ctrl-C)
+_COMMANDS: dict[str, Callable[[argparse.Namespace], int | None]] = {
+    "train": _train, "average": _average, "evaluate": _evaluate, "predict": run_predict, "report": run_report, "convert": run_convert,
 }
 
 
@@ -291,11 +271,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser(plugins).parse_args(argv)
     t0 = time.perf_counter()
     try:
-        _COMMANDS[args.command](args)
+        rc = _COMMANDS[args.command](args) or 0
     except (TaggerError, FileNotFoundError, ImportError) as err:  # every user-facing library error; a missing file or package
         lines = [ln.strip() for ln in str(err).splitlines() if ln.strip()]  # transformers' messages span lines
         print(f"error: {' '.join(lines)}", file=sys.stderr)
         return 2
     if args.command == "train":
         print(f"done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    return 0
+    return rc

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .bulk import BATCH_WORDS
 from .errors import InputError, TaggerError
 from .inputs import INPUT_FORMATS
 from .meta import default_model_path
@@ -23,7 +24,7 @@ DEVICE_HELP = "auto (default): CUDA when available, then Apple MPS, else the CPU
 BACKEND_HELP = (
     "torch or onnx (ONNX Runtime on a cached export of the model: same labels, faster on the CPU; the first use of a model "
     "exports it, seconds). Default: torch for a text; for --input, auto: ONNX Runtime once it gave torch's labels on the "
-    "file's first batch (files over 256 KB)"
+    "file's first batch (files over 100 KB, with more than one thread)"
 )
 
 
@@ -50,7 +51,8 @@ def add_predict(sub: Any) -> argparse.ArgumentParser:
     f.add_argument("--text-column", default="text", help="the text's column in CSV/TSV files (default: text)")
     f.add_argument("--format", default="auto", choices=INPUT_FORMATS, help="the input's format (default: detected)")
     f.add_argument("--max-mb", type=float, default=None, metavar="MB", help="refuse input files over MB megabytes (default: no limit)")
-    f.add_argument("--batch-size", type=int, default=8192, metavar="WORDS", help="words per model call, across documents (default 8192)")
+    f.add_argument("--batch-size", type=int, default=BATCH_WORDS, metavar="WORDS",
+                   help=f"words per model call, gathered across documents (default {BATCH_WORDS})")
     f.add_argument("--quiet", action="store_true", help="no progress bar or summary on stderr")
     return pr
 
@@ -136,9 +138,10 @@ def _tag_input(args: argparse.Namespace) -> None:
     with tqdm(total=1, unit="B", unit_scale=True, unit_divisor=1024, desc="tag", disable=quiet, file=sys.stderr, leave=False) as bar:
 
         def progress(docs: int, words: int, done: int, total: int) -> None:
-            bar.total = total
-            bar.update(done - bar.n)
+            bar.total = total  # bytes: the ETA comes from the bytes read
             bar.set_postfix_str(f"{words / max(time.perf_counter() - t0, 1e-9):,.0f} words/s, {docs:,} documents", refresh=False)
+            bar.update(done - bar.n)
+            bar.refresh()  # once per batch (thousands of words): cheap, and the words/s shows at once
 
         summary = tag_file(
             predictor, args.input, args.output, to=args.to, threshold=threshold, text_field=args.text_field,

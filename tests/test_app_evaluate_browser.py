@@ -51,7 +51,7 @@ def expected(app, kinds: list[str], sort: str, compare_with: str | None = None) 
     from demo.ui import evaluate_tab
 
     out = evaluate_tab.evaluate(app.ctx, str(DEV_FILE), "tiny", compare_with, -1, progress=lambda *a, **k: None)
-    page_no, line, *slots = evaluate_tab.browse(app.ctx, out[-1], [], kinds, sort, 1)
+    _, line, *slots = evaluate_tab.browse(app.ctx, out[-1], [], kinds, sort, 1)
     numbers = [int(re.search(r"#(\d+)", slots[i * 4 + 1]).group(1)) for i in range(5) if slots[i * 4].visible]
     return line, numbers, out
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from learning import assert_learned
 from support import DEV_FILE, TINY_TRAIN, TRAIN_FILE, app_client, running_app
 
 pytestmark = pytest.mark.app
@@ -37,11 +36,10 @@ def alice(client) -> dict[str, str]:
     from gradio_client import handle_file
 
     s = TINY_TRAIN
-    status, _, _, scores, _, name, job_id, token = client.submit(
+    status, *_, name, job_id, token = client.submit(
         handle_file(str(TRAIN_FILE)), handle_file(str(DEV_FILE)), s["base_label"], s["head"], s["epochs"], s["lr"], s["batch_size"],
         s["max_length"], s["label_column"], ALICE, api_name="/train").result(timeout=600)
-    assert token == ALICE and name and "Done" in status
-    assert_learned(client.predict(job_id, ALICE, api_name="/status")["dev"]["f1"], "Alice's run")
+    assert token == ALICE and name and "Done" in status  # (that it learned is test_app_api's business)
     return {"name": name, "job": job_id}
 
 

@@ -105,6 +105,7 @@ def test_bulk_conll2003_test_f1_equals_evaluate(default: Predictor, tmp_path: Pa
 
 
 @needs_default
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # the Label Studio SDK's pydantic-v1-style validators, at import
 def test_bulk_jsonl_of_raw_sentences_in_every_format(default: Predictor, tmp_path: Path) -> None:
     from label_studio_sdk.label_interface import LabelInterface
     from spacy.tokens import DocBin
@@ -243,6 +244,7 @@ def test_bulk_preview_and_first_results(tiny: Predictor, tmp_path: Path) -> None
 def test_bulk_auto_backend_hands_over_to_onnx(tiny: Predictor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAGGER_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(bulk, "AUTO_MIN_BYTES", 0)
+    monkeypatch.setattr(bulk, "_threads", lambda: 2)  # the tests run torch on one thread, where auto keeps torch
     src = many(tmp_path, 60)
     kept = bulk.tag_file(tiny, src, tmp_path / "torch.jsonl", backend="keep", batch_size=100)
     auto = bulk.tag_file(tiny, src, tmp_path / "auto.jsonl", batch_size=100)
@@ -251,6 +253,8 @@ def test_bulk_auto_backend_hands_over_to_onnx(tiny: Predictor, tmp_path: Path, m
     assert spans == [[(s["start"], s["end"], s["label"]) for s in json.loads(ln)["spans"]] for ln in (tmp_path / "auto.jsonl").open()]
     small = bulk.tag_file(tiny, src, tmp_path / "small.jsonl", batch_size=100_000)  # one batch: nothing to hand over
     assert small.backend == "torch"
+    monkeypatch.setattr(bulk, "_threads", lambda: 1)
+    assert bulk.tag_file(tiny, src, tmp_path / "one.jsonl", batch_size=100).backend == "torch"
 
 
 MEMORY_SCRIPT = textwrap.dedent("""

@@ -18,7 +18,7 @@ from tagger.errors import ConfigError, DataError, ModelError, TrainingError
 from tagger.model import GrownClassifier, build_tagger, load_tagger, save_tagger
 from tagger.predict import Predictor
 from tagger.preflight import preflight
-from tagger.train import TrainEvent, train
+from tagger.train import TrainEvent, evaluate_tagger, train
 
 # the tiny tagger knows PER and LOC (tests/support.py two_sentences); these annotate DRUG only, so
 # "Angela Merkel" is O here: not a DRUG, which says nothing about PER
@@ -103,8 +103,9 @@ def test_init_from_a_casing_tagger_saves_and_reloads_with_its_grown_head(tiny_ba
     tagger saved with new labels reloads to the same predictions, its head and decoding kept."""
     casing = train_tiny(tiny_base, tmp_path / "casing", "casing")
     out = tmp_path / "cont"
-    train(TrainConfig(init_from=str(casing), head="linear", decode="argmax", max_length=32, **{**TINY, "epochs": 10}), DRUGS, DRUGS, out)
+    result = train(TrainConfig(init_from=str(casing), head="linear", decode="argmax", max_length=32, **TINY), DRUGS, DRUGS, out)
     reloaded = load_tagger(out, device="cpu")
+    assert result.dev["f1"] == 100.0 and evaluate_tagger(reloaded, DRUGS, types={"DRUG"}) == result.dev
     assert reloaded.model.head == "casing" and reloaded.config.decoding == "viterbi" and reloaded.config.max_length == 64
     assert reloaded.labels[-2:] == ["B-DRUG", "I-DRUG"] and json.loads((out / "tagger.json").read_text())["casing_in"] == "token_type_ids"
     assert ("aspirin", "DRUG") in _entities(out, "Angela Merkel took aspirin today.")
@@ -117,7 +118,7 @@ def test_init_from_preflight_uses_the_models_settings_and_says_so(tiny_tagger: P
     assert checked.labels == ["O", "B-LOC", "I-LOC", "B-PER", "I-PER", "B-DRUG", "I-DRUG"] and checked.new_labels == ["B-DRUG", "I-DRUG"]
     assert checked.config.head == "linear" and checked.config.base != "bert-base-cased" and checked.config.dev_fraction == 0.2
     assert len(checked.data.dev) == 2 and len(checked.data.train) == 8  # 20% held out
-    assert "continuing" in checked.summary and "+ B-DRUG, I-DRUG" in checked.summary and "base/head settings are ignored" in checked.summary
+    assert "continuing" in checked.summary and "+ B-DRUG, I-DRUG" in checked.summary and "base/head/max_length settings are ignored" in checked.summary
 
 
 @pytest.mark.unit
@@ -155,7 +156,6 @@ def test_init_from_default_on_drugs_learns_drug_and_keeps_conll(tmp_path: Path) 
     continued on 200 prodigy-drugs records for one epoch finds DRUG, keeps PER/LOC/ORG/MISC in its
     label map, and loses at most 1.5 F1 on the first 300 CoNLL-2003 test sentences."""
     from tagger.data import read_files, split_holdout
-    from tagger.train import evaluate_tagger
 
     drugs = [s for s in read_files([SHARED_DATA / "prodigy-drugs" / "drugs_training.jsonl"]).sentences if s.doc < 200]
     conll = read_files([SHARED_DATA / "conll2003" / "eng.testb"]).sentences[:300]
@@ -168,3 +168,23 @@ def test_init_from_default_on_drugs_learns_drug_and_keeps_conll(tmp_path: Path) 
     before = evaluate_tagger(load_tagger(DEFAULT_MODEL, device="cpu"), conll)["f1"]
     after = evaluate_tagger(new, conll)
     assert after["f1"] >= before - 1.5 and {"PER", "LOC", "ORG", "MISC"} <= set(after["per_type"])
+
+
+def test_init_from_cli_continues_a_model_and_says_what_it_ignores(tiny_tagger: Path, tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture) -> None:
+    from tagger.cli import main
+
+    train_file = _conll(tmp_path / "drugs.conll", DRUGS * 5)
+    missing = tmp_path / "no-such-model"
+    assert main(["train", "--init-from", str(missing), "--train", str(train_file), "--out", str(tmp_path / "bad")]) == 2
+    assert capsys.readouterr().err == f"error: init_from {missing}: no such model folder\n" and not (tmp_path / "bad").exists()
+    out = tmp_path / "cont"
+    argv = ["train", "--init-from", str(tiny_tagger), "--base", "bert-base-cased", "--train", str(train_file), "--out", str(out),
+            "--epochs", "2", "--lr", "5e-3", "--head-lr", "5e-3", "--batch-size", "2", "--case-augment", "0", "0", "0"]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "continuing" in err and "+ B-DRUG, I-DRUG" in err and "the base/head/max_length settings are ignored" in err
+    assert "dev F1 before this run 0.00" in err
+    meta = json.loads((out / "tagger.json").read_text())
+    assert meta["labels"][-2:] == ["B-DRUG", "I-DRUG"] and meta["before"]["f1"] == 0.0 and meta["config"]["lr"] == 5e-3
+    assert meta["dev_sentences"] == 2 and meta["train_sentences"] == 8  # 20% held out

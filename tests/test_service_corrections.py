@@ -158,9 +158,10 @@ def test_service_corrections_a_killed_save_leaves_a_whole_file(tmp_path: Path) -
         done = int(proc.stdout.readline() or 0)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
+    done = max([done, *(int(n) for n in proc.stdout.read().split())])  # every save that returned was printed
     store = CorrectionStore(tmp_path)
     summary = store.summary("t-me", "fixes")
-    assert summary.skipped_lines == 0 and done <= summary.texts <= done + 3  # stdout lags by what is buffered in the pipe
+    assert done >= 40 and summary.skipped_lines == 0 and done <= summary.texts <= done + 1  # + the one in flight, if its rename was done
     lines = store.path("t-me", "fixes").read_text(encoding="utf-8").splitlines()
     assert all(json.loads(line)["text"].startswith("Record") for line in lines)
 

@@ -76,6 +76,19 @@ def test_correct_tab_load_edit_decide_and_undo(ctx: AppContext) -> None:
     assert len(again.items) == 2 and "1 text(s) already in 'fixes'" in again.note
 
 
+def test_correct_tab_loads_an_uploaded_file_least_confident_first(ctx: AppContext, tmp_path: Path) -> None:
+    labeled = tmp_path / "labeled.conll"  # its labels are ignored: the model suggests
+    labeled.write_text("-DOCSTART- O\n\nEU B-ORG\nrejects O\nGerman B-MISC\ncall O\n\nAngela B-PER\nMerkel I-PER\nvisited O\n"
+                       "Paris B-LOC\ntoday O\n.\tO\n", encoding="utf-8")
+    session, _, _, _ = correct_tab.load_texts(ctx, "tiny", "from-file", str(labeled), "ignored when a file is given",
+                                                 "paragraphs", "uncertain", MINE)
+    assert sorted(i.text for i in session.items) == ["Angela Merkel visited Paris today .", "EU rejects German call"]
+    assert all(i.uncertainty is not None for i in session.items)  # asked about every text, to order them
+    shown = [session.items[i].uncertainty for i in session.order]
+    assert shown == sorted(shown, reverse=True) and "labeled.conll" in session.current.source
+    assert correct_tab.poll(ctx, "no-such-job", "tiny", MINE)[1].active is False  # a job the app forgot: nothing to show
+
+
 def test_correct_tab_models_are_found_for_their_owner_only(ctx: AppContext) -> None:
     assert load(ctx, model="my-run", dataset="mine").model == "my-run"
     with pytest.raises(gr.Error, match="Unknown model 'my-run'"):

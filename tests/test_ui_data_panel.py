@@ -117,10 +117,11 @@ def test_data_panel_api_parameters_kept(ctx: AppContext) -> None:
     assert names["/data_report"] == ["f", "d", "files", "data_format", "label_names"]
     assert names["/train"][:10] == ["train_file", "dev_file", "base_label", "head", "epochs", "lr", "batch_size", "max_length",
                                     "label_column", "owner_token"]
-    assert names["/train"][10:] == ["train_files", "data_format", "label_names"]
+    assert names["/train"][10:] == ["train_files", "data_format", "label_names", "corrections"]
     # the new parameters are optional for API clients (gradio_client refuses a call that omits a required one)
     optional = {p["parameter_name"]: p["parameter_has_default"] for ep in ("/data_report", "/train") for p in info[ep]["parameters"]}
     assert optional["files"] and optional["data_format"] and optional["label_names"] and optional["train_files"]
+    assert optional["corrections"]
 
 
 def test_data_panel_dev_file_in_another_format(ctx: AppContext, tmp_path: Path) -> None:

@@ -227,7 +227,7 @@ def test_train_tab_continue_default_learns_the_data(ctx: AppContext, tmp_path: P
     dev.write_text(drug_data(6, 2))
     form = train_tab.TrainForm(str(train), str(dev), base_label=train_tab.CONTINUE_DEFAULT, head="casing", epochs=2, lr=1.5e-4,
                                batch_size=8, max_length=64)
-    state, name, token = run_to_the_end(ctx, form)
+    _, name, token = run_to_the_end(ctx, form)
     assert drug_label(name, token) == "ORG"  # learned from the data, in a sentence unlike any it trained on
     assert drug_label("default") != "ORG"  # the default itself is untouched
     history = [h["loss"] for h in ctx.registry.record(name, identify(token).owner).history]

@@ -15,13 +15,20 @@ the classes torch defines (``AdamW`` and its fused/foreach paths included: they 
 ``step``), the base class, and any subclass defined later (``__init_subclass__``); the fused
 kernels themselves are replaced too, for code that calls them without ``step``. Everything else
 (forward, loss, backward, scheduler, dev scoring, saving) runs as usual. The tests must FAIL with
-this mutant and pass without it.
+this mutant and pass without it: on 2026-12-06 (2 shared cores), 7 of the 126 app tests failed with it
+(every test that trains in the worker and checks what a user would see: the worker / job queue, /train
+twice, the Fine-tune handlers start and train, two uploads, continuing the default) and all 126
+passed without it. ``measure.py`` here shows what the mutant does to a run (dev F1 2.5-5.1, a flat
+loss at ln 9, against 70-100 and a loss falling by half when it learns).
+
+A ``sitecustomize`` on PYTHONPATH hides any other one (the project's venv has none).
 """
 
 from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
+import os
 import sys
 from typing import Any
 
@@ -50,7 +57,7 @@ def _patch(optim: Any) -> None:
     classes = {base, *(c for c in vars(optim).values() if isinstance(c, type) and issubclass(c, base))}
     for cls in classes:
         cls.step = _no_step  # Optimizer.__init__ wraps it in its profiling hook: the wrapper calls this
-    original = base.__dict__["__init_subclass__"] if "__init_subclass__" in base.__dict__ else None
+    original = base.__dict__.get("__init_subclass__")
 
     def init_subclass(cls: type, **kwargs: Any) -> None:
         if original is not None:
@@ -63,7 +70,7 @@ def _patch(optim: Any) -> None:
     for name in ("_fused_adamw_", "_fused_adam_", "_fused_sgd_", "_fused_adagrad_"):
         if hasattr(torch, name):
             setattr(torch, name, _kernel_no_op)
-    print(f"[mutant_no_learning] optimizer steps are no-ops in process {sys.argv!r}", file=sys.stderr)
+    print(f"[mutant_no_learning] optimizer steps are no-ops in the spawned process {os.getpid()}", file=sys.stderr)
 
 
 class _PatchAfterImport(importlib.abc.MetaPathFinder):

@@ -45,11 +45,12 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
     with gr.Blocks(title=TITLE, analytics_enabled=False, delete_cache=(1800, 7200)) as blocks:
         gr.Markdown(INTRO)
         who = identity.build(ctx)
+        form_state = train_tab.form_memory(ctx)  # browser storage lives outside the tabs (they mount lazily)
         with gr.Tabs() as tabs:
             with gr.Tab("Tag", id="tag"):
                 tag_ui = tag_tab.build(ctx)
             with gr.Tab("Fine-tune", id="train"):
-                train_ui = train_tab.build(ctx)
+                train_ui = train_tab.build(ctx, form_state)
                 dev_analysis_btn = evaluate_tab.build_run_button()  # under the run's results
             with gr.Tab("Runs", id="runs"):
                 runs_ui = runs_tab.build(ctx)

@@ -28,7 +28,7 @@ import gradio as gr
 from demo.service.app_context import AppContext
 from demo.service.correct_session import ORDERS, SPLITS, CorrectSession, read_file_texts, read_pasted, start_session
 from demo.service.corrections import EXPORTS, CorrectionError, CorrectionStore, check_dataset_name, suggestions
-from demo.service.job_queue import DONE, FAILED
+from demo.service.job_queue import DONE, FAILED, JobError
 from demo.service.registry import UnknownModel
 from demo.service.runs import RunError
 from tagger.config import TrainConfig
@@ -92,8 +92,7 @@ def summary_md(ctx: AppContext, owner: str | None, dataset: Any) -> str:
 
 
 def _view(ctx: AppContext, session: CorrectSession | None) -> str:
-    # the stamp makes every answer a new value, so the editor re-renders (and takes the next action) every time
-    return correct_view.editor_html(session, ctx.settings.low_confidence).replace('class="cx"', f'class="cx" data-t="{time.time_ns()}"', 1)
+    return correct_view.editor_html(session, ctx.settings.low_confidence, time.time_ns())
 
 
 # ---------------------------------------------------------------------------------- handlers
@@ -284,11 +283,15 @@ def job_status(ctx: AppContext, job_id: str, owner: str | None) -> str:
 @user_errors
 def poll(ctx: AppContext, job_id: str | None, model: str | None, owner_token: str = "",
          request: gr.Request | None = None) -> tuple[Any, ...]:
-    """Timer tick while a correction job runs: its status; once it ends, the model list with the new run."""
-    if not job_id:
-        return gr.skip(), gr.Timer(active=False), gr.skip()
+    """Page load and timer tick while a correction job runs (its id is kept in the browser): its status;
+    once it ends, the model list with the new run."""
     owner = caller(owner_token, request).owner
-    job = ctx.jobs.get(job_id, owner)
+    try:
+        job = ctx.jobs.get(job_id, owner) if job_id else None
+    except JobError:  # forgotten (the app restarted) or not this caller's
+        job = None
+    if job is None:
+        return gr.skip(), gr.Timer(active=False), gr.skip()
     if not job.finished:
         return job_status(ctx, job_id, owner), gr.Timer(active=True), gr.skip()
     return job_status(ctx, job_id, owner), gr.Timer(active=False), gr.Dropdown(choices=ctx.registry.names(owner), value=model)
@@ -314,7 +317,7 @@ class CorrectTab:
     epochs: gr.Slider
     train_btn: gr.Button
     train_status: gr.Markdown
-    job: gr.State
+    job: gr.BrowserState  # the last correction job's id, kept in the browser (a reload shows it again)
     timer: gr.Timer
 
 
@@ -356,9 +359,9 @@ def build(ctx: AppContext) -> CorrectTab:
     export_out = gr.File(label="Corrections file", interactive=False, visible=False, height=80, elem_id="correct-export")
     train_status = gr.Markdown("Training continues the chosen model on the dataset's accepted texts (20% held out) and "
                                "reports dev F1 before → after.", elem_id="correct-train-status")
+    job = gr.BrowserState("", storage_key="bert-tagger-correct-job")
     return CorrectTab(model, dataset, source, order, upload, pasted, split, load_btn, editor, gr.State(None), summary,
-                      export_format, download_btn, export_out, epochs, train_btn, train_status, gr.State(None),
-                      gr.Timer(1.0, active=False))
+                      export_format, download_btn, export_out, epochs, train_btn, train_status, job, gr.Timer(1.0, active=False))
 
 
 def wire(ctx: AppContext, ui: CorrectTab, blocks: gr.Blocks, who: Identity, loaded: Any) -> None:
@@ -377,7 +380,8 @@ def wire(ctx: AppContext, ui: CorrectTab, blocks: gr.Blocks, who: Identity, load
                           concurrency_limit=2).success(lambda: gr.File(visible=True), None, ui.export_out, queue=False, **quiet)
     ui.train_btn.click(bind(ctx, train), [ui.dataset, ui.model, ui.epochs, who.token], [ui.train_status, ui.job, ui.timer],
                        concurrency_limit=4, concurrency_id="submit", **quiet)
-    ui.timer.tick(bind(ctx, poll), [ui.job, ui.model, who.token], [ui.train_status, ui.timer, ui.model], queue=False,
-                  show_progress="hidden", **quiet)
+    for trigger in (ui.timer.tick, loaded.then):
+        trigger(bind(ctx, poll), [ui.job, ui.model, who.token], [ui.train_status, ui.timer, ui.model], queue=False,
+                show_progress="hidden", **quiet)
     gr.api(bind(ctx, suggest), api_name="suggest", concurrency_limit=2, concurrency_id="tag")
     gr.api(bind(ctx, save_correction), api_name="save_correction", concurrency_limit=4, concurrency_id="correct-act")

@@ -83,31 +83,33 @@ def _label_bar(labels: list[str], colors: dict[str, str]) -> str:
 ACTIONS = (("accept", "✓ Accept", "a"), ("reject", "✗ Reject", "x"), ("skip", "Skip", "s"), ("undo", "↶ Undo", "u"))
 
 
-def editor_html(session: CorrectSession | None, low: float) -> str:
+def editor_html(session: CorrectSession | None, low: float, stamp: int = 0) -> str:
     """The whole editor: counter and progress bar, the text on screen (or what to do), the label
-    bar, the decision buttons, the last step's note and the keyboard shortcuts."""
+    bar, the decision buttons, the last step's note and the keyboard shortcuts. ``stamp`` differs
+    from one answer to the next, so that every answer is a new value (the editor re-renders, and
+    its script lets the next action go)."""
     head = _progress(session)
     keys = f'<div class="cx-keys"><b>Keys</b>: {_text(KEYS)}</div>'
-    version = session.version if session is not None else 0
+    root = f'<div class="cx" data-version="{session.version if session is not None else 0}" data-t="{stamp}">'
     note = f'<div class="cx-note">{_text(session.note)}</div>' if session is not None and session.note else ""
     undo = ('<div class="cx-actions"><button class="cx-act" data-op="undo">↶ Undo <kbd>u</kbd></button></div>'
             if session is not None and session.history else "")
     item = session.current if session is not None else None
     if session is None or not session.items:
         body = f'<div class="cx-empty">{EMPTY if session is None else "No text to correct in what was loaded."}</div>'
-        return f'<div class="cx" data-version="{version}">{head}{body}{note}</div>'
+        return f'{root}{head}{body}{note}</div>'
     colors = render.color_map(session.labels)
     if item is None or item.spans is None:
         body = (f'<div class="cx-empty">All {len(session.items)} texts done. Train on the corrections below, download them, '
                 f'or load more texts.</div>')
-        return f'<div class="cx" data-version="{version}">{head}{body}{undo}{note}</div>'
+        return f'{root}{head}{body}{undo}{note}</div>'
     sure = f" · lowest word confidence {1 - item.uncertainty:.2f}" if item.uncertainty is not None else ""
     meta = (f'<div class="cx-meta">Text {session.pos + 1} of {len(session.order)} · {_text(item.source)}{_text(sure)} · '
             f'model <b>{_text(session.model)}</b> → dataset <b>{_text(session.dataset)}</b></div>')
     text = f'<div class="cx-text" data-len="{len(item.text)}">{text_html(item.text, item.spans, colors, low)}</div>'
     actions = "".join(f'<button class="cx-act cx-{op}" data-op="{op}">{label} <kbd>{key}</kbd></button>'
                       for op, label, key in ACTIONS)
-    return (f'<div class="cx" data-version="{version}">{head}{meta}{text}{_label_bar(session.labels, colors)}'
+    return (f'{root}{head}{meta}{text}{_label_bar(session.labels, colors)}'
             f'<div class="cx-actions">{actions}</div>{note}{keys}</div>')
 
 
@@ -239,8 +241,10 @@ function onKey(ev) {
     if (ev.key === 'Enter') { ev.preventDefault(); applyLabel(t.value); }
     return;
   }
-  if (t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;  // typing: no shortcuts
-  if (t && t.tagName === 'BUTTON' && (ev.key === 'Enter' || ev.key === ' ')) return;  // the focused button's own click
+  const choice = t && t.tagName === 'INPUT' && /^(radio|checkbox|button|submit|range|file|color|reset)$/i.test(t.type);
+  const typing = t && (t.isContentEditable || /^(TEXTAREA|SELECT)$/.test(t.tagName) || (t.tagName === 'INPUT' && !choice));
+  if (typing) return;  // typing in a text box: no shortcuts
+  if ((choice || (t && t.tagName === 'BUTTON')) && (ev.key === 'Enter' || ev.key === ' ')) return;  // its own click
   if (!element.isConnected || element.offsetParent === null || !element.querySelector('.cx-text, .cx-actions')) return;
   const k = ev.key, mod = ev.ctrlKey || ev.metaKey;
   if (ev.altKey) return;
@@ -263,6 +267,11 @@ window.__cxKey = onKey;  // the newest editor instance gets the keys
 if (!window.__cxKeys) {
   window.__cxKeys = true;
   document.addEventListener('keydown', (ev) => window.__cxKey && window.__cxKey(ev));
+  // "Load texts" keeps no focus: Enter then accepts instead of loading the texts again
+  document.addEventListener('click', (ev) => {
+    const load = ev.target.closest && ev.target.closest('#correct-load');
+    if (load) setTimeout(() => load.blur(), 0);
+  }, true);
 }
 watch('value', () => { pending = chosen = null; show(); release(); });
 """

@@ -337,18 +337,20 @@ def _input_section(ctx: AppContext) -> tuple[Any, ...]:
 def _results_section() -> tuple[Any, ...]:
     summary = gr.Markdown(UPLOAD_HINT, label="Evaluation summary", show_label=False, elem_id="eval-summary")
     with gr.Row():
-        scores_df = gr.Dataframe(render.scores_table_empty(), label="Scores per type", interactive=False, elem_id="eval-scores")
+        scores_df = gr.Dataframe(render.scores_table_empty(), label="Scores per type", interactive=False, wrap=True,
+                                 column_widths=render.SCORE_WIDTHS, elem_id="eval-scores")
         with gr.Column():
             gr.Markdown("**Confusion matrix** (rows: gold; columns: predicted; green: types agree, red: confusions)")
             confusion = gr.HTML("", label="Confusion matrix", elem_id="eval-confusion")
     errors_df = gr.Dataframe(render.empty_table(view.ERROR_COLUMNS), label="Error types per type (counted under the gold "
-                             "type; spurious under the predicted type)", interactive=False, elem_id="eval-errors")
+                             "type; spurious under the predicted type)", interactive=False, wrap=True, elem_id="eval-errors")
     with gr.Accordion("Compare with a second model", open=True):
         compare_md = gr.Markdown("", label="Comparison", show_label=False, elem_id="eval-compare-summary")
         compare_df = gr.Dataframe(render.empty_table(view.COMPARE_COLUMNS), label="F1 per type, side by side",
-                                  interactive=False, elem_id="eval-compare-table")
+                                  interactive=False, wrap=True, column_widths=render.SCORE_WIDTHS, elem_id="eval-compare-table")
         disagree_df = gr.Dataframe(render.empty_table(view.DISAGREE_COLUMNS), label="Sentences the two models tag differently",
-                                   interactive=False, max_height=360, wrap=True, elem_id="eval-disagreements")
+                                   interactive=False, max_height=360, wrap=True,
+                                   column_widths=["5%", "29%", "18%", "18%", "18%", "6%", "6%"], elem_id="eval-disagreements")
     downloads = gr.File(label="Downloads: predictions (CoNLL: word gold predicted; JSONL) and the sentences with errors",
                         file_count="multiple", interactive=False, elem_id="eval-downloads")
     return summary, scores_df, errors_df, confusion, compare_md, compare_df, disagree_df, downloads

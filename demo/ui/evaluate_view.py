@@ -25,7 +25,7 @@ KIND_NAMES = {
     "correct": "correct", "wrong_type": "wrong type", "wrong_boundary": "wrong boundary",
     "wrong_type_and_boundary": "wrong type and boundary", "missed": "missed", "spurious": "spurious",
 }
-ERROR_COLUMNS = ["type", *ERROR_KINDS]
+ERROR_COLUMNS = ["type", *ERROR_KINDS]  # the keys, as in the JSON of `evaluate --json` (the API returns this table)
 COMPARE_COLUMNS = ["type", "F1 A", "F1 B", "B - A", "support"]
 DISAGREE_COLUMNS = ["#", "sentence", "gold", "A", "B", "errors A", "errors B"]
 

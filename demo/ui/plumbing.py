@@ -48,6 +48,16 @@ table.cm th.cm-row { text-align: left; }
 .cm-note { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 6px; }
 @media (max-width: 720px) { .cm-wide { display: none; } .cm-narrow { display: block; } table.cm { font-size: 12px; }
   table.cm th, table.cm td { padding: 2px 4px; } }
+/* Phones: wide tables keep the columns that matter (the hidden ones are in the downloads and the API) */
+@media (max-width: 720px) {
+  #runs-table th:nth-child(2), #runs-table td:nth-child(2), #runs-table th:nth-child(3), #runs-table td:nth-child(3),
+  #runs-table th:nth-child(6), #runs-table td:nth-child(6), #runs-table th:nth-child(8), #runs-table td:nth-child(8),
+  #runs-table th:nth-child(9), #runs-table td:nth-child(9),
+  #entity-table th:nth-child(4), #entity-table td:nth-child(4), #entity-table th:nth-child(5), #entity-table td:nth-child(5),
+  #entity-table th:nth-child(6), #entity-table td:nth-child(6), #word-table th:nth-child(1), #word-table td:nth-child(1),
+  #eval-disagreements th:nth-child(1), #eval-disagreements td:nth-child(1), #eval-disagreements th:nth-child(6),
+  #eval-disagreements td:nth-child(6), #eval-disagreements th:nth-child(7), #eval-disagreements td:nth-child(7) { display: none; }
+}
 .job-progress { display: flex; align-items: center; gap: 10px; }
 .job-progress progress { flex: 1; height: 12px; accent-color: #6366f1; }
 .chips .token.highlighted { display: inline-block; margin: 0; padding: 0 3px; }

@@ -315,6 +315,9 @@ def others_note(others: dict[str, Any]) -> str:
     return f"⏳ {first}{more}: " + ("a job you start now starts at once." if free else "a job you start now waits for them.")
 
 
+SCORE_WIDTHS = ["24%", "19%", "19%", "19%", "19%"]  # a scores table fits a phone: type, then four numbers
+
+
 RUN_COLUMNS = ["name", "whose", "date", "data", "labels", "epochs", "dev F1", "time", "device"]
 
 

@@ -147,10 +147,10 @@ def build(ctx: AppContext) -> RunsTab:
         use_btn = gr.Button("Use in Tag tab", interactive=False, elem_id="run-use")
         download_btn = gr.Button("Download zip", interactive=False, elem_id="run-download")
         delete_btn = gr.Button("Delete…", variant="stop", interactive=False, elem_id="run-delete")
-    with gr.Row(equal_height=True):
+    with gr.Row(equal_height=False):
         new_name = gr.Textbox(label="New name for the picked run", max_lines=1, scale=3, elem_id="run-new-name",
                               placeholder="type a name, then press Enter or Rename")
-        rename_btn = gr.Button("Rename", interactive=False, elem_id="run-rename")
+        rename_btn = gr.Button("Rename", interactive=False, scale=0, min_width=120, elem_id="run-rename")
     message = gr.Markdown("", label="Message", elem_id="runs-message")
     with gr.Row(visible=False, elem_id="run-confirm") as confirm_row:
         confirm_btn = gr.Button("Yes, delete it", variant="stop", elem_id="run-confirm-delete")

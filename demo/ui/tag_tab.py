@@ -179,9 +179,11 @@ def build(ctx: AppContext) -> TagTab:
     info = gr.Markdown(label="Summary", show_label=False, elem_id="tag-info")
     with gr.Row():
         ent_table = gr.Dataframe(render.empty_table(render.ENTITY_COLUMNS), label="Entities (confidence; ⚠ = low)",
-                                 interactive=False, max_height=360, elem_id="entity-table")
+                                 interactive=False, max_height=360, wrap=True, column_widths=["34%", "13%", "17%", "12%", "12%", "12%"],
+                                 elem_id="entity-table")
         word_table = gr.Dataframe(render.empty_table(render.WORD_COLUMNS), label=f"Words (⚠ = confidence below {low:g})",
-                                  interactive=False, max_height=360, elem_id="word-table")
+                                  interactive=False, max_height=360, wrap=True, column_widths=["10%", "34%", "20%", "20%", "16%"],
+                                  elem_id="word-table")
     with gr.Accordion("JSON (HighlightedText value with scores)", open=False):
         ent_json = gr.JSON(label="Entities JSON", show_label=False)
     return TagTab(text, tag_btn, clear_btn, model, refresh, model_md, raw, ent_hl, word_hl, ent_json, ent_table, word_table, info, examples)

@@ -348,7 +348,7 @@ def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
     first_base = next(iter(ctx.settings.bases), None)
     with gr.Accordion("Settings", open=True):
         with gr.Row():
-            base = gr.Dropdown(choices=bases, value=first_base, label="Start from", allow_custom_value=True,
+            base = gr.Dropdown(choices=bases, value=first_base, label="Start from", allow_custom_value=True, elem_id="train-base",
                                info="a base encoder, or the default tagger when the labels match")
             head = gr.Radio(list(HEADS), value=TrainConfig.head, label="Head",
                             info="casing (default) adds a word-shape embedding and IOB2-constrained decoding (load its zip with trust_remote_code=True); linear is plain BertForTokenClassification")
@@ -374,15 +374,15 @@ def _results_section() -> tuple[Any, ...]:
         loss_plot = gr.LinePlot(render.loss_frame([]), x="epoch", y="loss", title="Training loss", label="Loss plot",
                                 show_label=False, height=260, x_axis_format="~g", y_axis_format="~g", elem_id="loss-plot")
         f1_plot = gr.LinePlot(render.f1_frame([]), x="epoch", y="dev F1", title="Dev F1 per epoch (%)", label="Dev F1 plot",
-                              show_label=False, height=260, y_lim=[0, 100], x_axis_format="~g", y_axis_format="~g",
+                              show_label=False, height=260, y_lim=[0, 100], x_axis_format="~g", y_axis_format=".0f",
                               elem_id="f1-plot")
     scores_df = gr.Dataframe(value=render.scores_table_empty(), label="Dev scores per type (best epoch)", interactive=False,
-                             elem_id="scores-table")
+                             wrap=True, column_widths=render.SCORE_WIDTHS, elem_id="scores-table")
     zip_out = gr.File(label="Download the model (.zip, Hugging Face format)", interactive=False, height=90, elem_id="model-zip")
-    with gr.Row(visible=False, equal_height=True, elem_id="train-rename") as rename_row:
+    with gr.Row(visible=False, equal_height=False, elem_id="train-rename") as rename_row:
         name_box = gr.Textbox(label="Your new model's name (in the Tag tab, Runs and Evaluate pickers)", max_lines=1, scale=3,
                               info="edit it, then press Enter or click Rename", elem_id="train-new-name")
-        rename_btn = gr.Button("Rename", elem_id="train-rename-button")
+        rename_btn = gr.Button("Rename", scale=0, min_width=120, elem_id="train-rename-button")
     rename_msg = gr.Markdown("", label="Rename message", show_label=False, elem_id="train-rename-message")
     model_name_out = gr.Textbox(label="New model name", visible=False, elem_id="model-name")  # /train's output; tabs follow it
     job_id = gr.Textbox(visible=False, label="Job id")
@@ -390,12 +390,18 @@ def _results_section() -> tuple[Any, ...]:
             rename_btn, rename_msg, model_name_out, job_id)
 
 
-def build(ctx: AppContext) -> TrainTab:
-    """Lay the tab out (call inside ``gr.Tab``)."""
+def form_memory(ctx: AppContext) -> gr.BrowserState:
+    """The browser's copy of the form (call at the page's top level, outside the tabs: a tab's
+    components mount when it is first shown, and the page-load event must find the stored value)."""
+    return gr.BrowserState({}, storage_key=FORM_KEY, secret=ctx.browser_secret)
+
+
+def build(ctx: AppContext, form_state: gr.BrowserState | None = None) -> TrainTab:
+    """Lay the tab out (call inside ``gr.Tab``); ``form_state``: :func:`form_memory`."""
     gr.Markdown(storage_note(ctx), elem_id="storage-note")
     (data, extras), settings, results = data_panel.build(), _settings_section(ctx), _results_section()
     # the page follows the owner's job by polling the server: closing the page never touches the job
-    form_state = gr.BrowserState({}, storage_key=FORM_KEY, secret=ctx.browser_secret)  # the settings, kept across reloads
+    form_state = form_state if form_state is not None else form_memory(ctx)  # the settings, kept across reloads
     return TrainTab(*data, *settings, *results, gr.Timer(1.0), gr.State(None), extras, form_state)
 
 
@@ -403,12 +409,32 @@ def build(ctx: AppContext) -> TrainTab:
 FORM_KEY = "bert-tagger-train-form"
 REMEMBERED = ("train_files", "dev_file", "data_format", "label_names", "corrections", "base_label", "head", "epochs", "lr",
               "batch_size", "max_length")
-FILE_FIELDS = ("train_files", "dev_file")
+
+
+NUMBERS = {"epochs": int, "lr": float, "batch_size": int, "max_length": int}
 
 
 def remember(*values: Any) -> dict[str, Any]:
-    """The form's values (:data:`REMEMBERED`) as the browser keeps them."""
-    return dict(zip(REMEMBERED, values))
+    """The form's values (:data:`REMEMBERED`) as the browser keeps them. They come unprocessed (a
+    number being typed is still text, which the component would refuse mid-edit): uploads are
+    kept by their server path.
+
+    >>> kept = remember([{"path": "/tmp/gradio/a/x.conll"}], None, "auto", "", "", "tiny", "linear", 3, "0.005", 8, "6")
+    >>> kept["train_files"], kept["lr"], kept["max_length"]
+    (['/tmp/gradio/a/x.conll'], 0.005, 6)
+    """
+    out = dict(zip(REMEMBERED, values))
+    for name, kind in NUMBERS.items():
+        try:
+            out[name] = kind(float(out[name])) if out.get(name) not in (None, "") else None
+        except (TypeError, ValueError):
+            out[name] = None  # half-typed: not kept
+    for name in ("train_files", "dev_file"):
+        value = out.get(name)
+        paths = [v.get("path") if isinstance(v, dict) else v for v in (value if isinstance(value, list) else [value])]
+        paths = [p for p in paths if isinstance(p, str) and p]
+        out[name] = paths if name == "train_files" else (paths[0] if paths else None)
+    return out
 
 
 def _upload(path: Any, folder: Path) -> str | None:
@@ -435,8 +461,11 @@ def restore(stored: Any) -> tuple[Any, ...]:
             out.append(files or gr.skip())
         elif name == "dev_file":
             out.append(_upload(value, folder) or gr.skip() if value else gr.skip())
+        elif name in NUMBERS:
+            ok = isinstance(value, int | float) and not isinstance(value, bool)
+            out.append(NUMBERS[name](value) if ok else gr.skip())
         else:
-            out.append(value if value not in (None, "") else gr.skip())
+            out.append(value if isinstance(value, str) and value else gr.skip())
     return tuple(out)
 
 
@@ -445,7 +474,7 @@ def keep_form(ui: TrainTab, loaded: Any) -> None:
     fields = [getattr(ui, n) if hasattr(ui, n) else getattr(ui.data, n) for n in REMEMBERED]
     quiet = {"queue": False, "api_visibility": "private", "show_progress": "hidden"}
     loaded.then(restore, ui.form_state, fields, **quiet)
-    gr.on([f.change for f in fields], remember, fields, ui.form_state, **quiet)
+    gr.on([f.change for f in fields], remember, fields, ui.form_state, preprocess=False, **quiet)
 
 
 def form_inputs(ui: TrainTab, who: Identity) -> list[Any]:
