@@ -187,8 +187,9 @@ class TrainingQueue:
                              "try again later.")
 
     def submit(self, owner: str | None, config: dict[str, Any], train_path: str, dev_path: str | None,
-               train_name: str = "", dev_name: str | None = None) -> Job:
-        """Queue a job: reserve its run folder (with copies of the uploads) and wait for a free slot."""
+               train_name: str = "", dev_name: str | None = None, init_from: str | None = None) -> Job:
+        """Queue a job: reserve its run folder (with copies of the uploads) and wait for a free slot.
+        ``init_from``: the display name of the model the run continues, for its record."""
         with self._lock:
             self._check_room(owner)
         created = time.time()
@@ -196,6 +197,8 @@ class TrainingQueue:
         run_id, path, copies = self.store.reserve(record, {"train": train_path, "dev": dev_path})
         run = {"id": run_id, "name": run_id, "owner": owner, "created": created, "train_file": train_name or None,
                "dev_file": dev_name}
+        if init_from:  # the display name of the model it continues (its folder is in the config)
+            run["init_from"] = init_from
         spec = {"config": config, "train": copies["train"], "dev": copies["dev"], "out": str(path), "name": run_id,
                 "meta": {"run": run}}
         job = Job(run_id, owner, spec, int(config.get("epochs", 1)), created)

@@ -93,9 +93,15 @@ def done_status(result: dict[str, Any], name: str) -> str:
 
     >>> done_status({"seconds": 72.4, "best_epoch": 3, "dev": {"f1": 90.125}}, "trained-1")
     '✓ Done in 72 s: best epoch 3, dev F1 **90.1**. The model **trained-1** is now selectable in the Tag tab.'
+    >>> done_status({"seconds": 9, "best_epoch": 2, "dev": {"f1": 80.0}, "before": {"f1": 12.5}}, "r")[:67]
+    '✓ Done in 9 s: best epoch 2, dev F1 12.5 → **80.0** (before → after'
     """
+    before = result.get("before")
+    f1 = f"**{result['dev']['f1']:.1f}**"
+    if isinstance(before, dict) and isinstance(before.get("f1"), int | float):
+        f1 = f"{before['f1']:.1f} → {f1} (before → after, on the same held-out data)"
     return (f"✓ Done in {result['seconds']:.0f} s: best epoch {result['best_epoch']}, dev F1 "
-            f"**{result['dev']['f1']:.1f}**. The model **{md(name)}** is now selectable in the Tag tab.")
+            f"{f1}. The model **{md(name)}** is now selectable in the Tag tab.")
 
 
 @dataclass

@@ -126,7 +126,7 @@ def _worker_main(jobs_q: Any, events_q: Any, stop: Any, parent_pid: int, die_wit
         result = train_files(config, spec["train"], spec.get("dev"), spec["out"], callback=callback, should_stop=should_stop,
                              extra_meta=spec.get("meta"))
         events_q.put({"kind": "result", "dev": result.dev, "best_epoch": result.best_epoch, "seconds": result.seconds,
-                      "history": result.history})
+                      "history": result.history, "before": result.before})
     except TrainingCancelled:
         events_q.put({"kind": "cancelled"})
     except (TaggerError, OSError) as err:  # a message for the user

@@ -28,7 +28,7 @@ from demo.service.settings import AppSettings
 from tagger.meta import MAX_TEXT_CHARS
 
 from . import correct_tab, evaluate_tab, identity, runs_tab, tag_tab, train_tab
-from .plumbing import launch_kwargs
+from .plumbing import bind, launch_kwargs
 
 TITLE = "BERT tagger"
 INTRO = f"""# {TITLE}
@@ -69,6 +69,9 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
         evaluate_tab.follow_training(ctx, eval_ui, dev_analysis_btn, train_ui.model_name_out, tabs, who)
         evaluate_tab.open_run_analysis(ctx, eval_ui, runs_eval_btn, runs_ui.picker, tabs, who)
         correct_tab.wire(ctx, correct_ui, blocks, who, loaded)
+        train_ui.model_name_out.change(bind(ctx, correct_tab.refresh), [correct_ui.model, correct_ui.dataset, who.token],
+                                       [correct_ui.model, correct_ui.dataset, correct_ui.summary], queue=False,
+                                       api_visibility="private")  # a new run can suggest at once
     blocks.queue(max_size=ctx.settings.queue_max_size, default_concurrency_limit=2)
     ctx.start_warm_up()
     return blocks, ctx

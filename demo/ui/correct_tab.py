@@ -254,7 +254,8 @@ def train(ctx: AppContext, dataset: str, model: str, epochs: Any, owner_token: s
         config = TrainConfig(init_from=str(entry.path), epochs=int(epochs or TrainConfig.epochs),
                              threads=ctx.settings.worker_threads())
         checked = preflight(config, str(path))
-        job = ctx.jobs.submit(owner, checked.config.to_dict(), str(path), None, train_name=f"{summary.name} (corrections)")
+        job = ctx.jobs.submit(owner, checked.config.to_dict(), str(path), None, train_name=f"{summary.name} (corrections)",
+                              init_from=entry.name)
     finally:
         shutil.rmtree(folder, ignore_errors=True)  # the job keeps its own copy
     return job_status(ctx, job.id, owner), job.id, gr.Timer(active=True)

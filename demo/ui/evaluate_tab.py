@@ -426,4 +426,7 @@ def follow_training(ctx: AppContext, ui: EvaluateTab, button: gr.Button, new_nam
     """``button`` (see :func:`build_run_button`) appears when ``new_name`` shows a finished run;
     clicking it opens this tab with the analysis of that run's dev set."""
     new_name.change(show_run_button, new_name, button, queue=False, api_visibility="private")
+    # the new run is in both pickers at once (not only after a reload)
+    new_name.change(bind(ctx, refresh_models), [ui.model, ui.compare_with, who.token], [ui.model, ui.compare_with], queue=False,
+                    api_visibility="private")
     open_run_analysis(ctx, ui, button, new_name, tabs, who)

@@ -160,6 +160,8 @@ def model_card(name: str, source: str, record: Any) -> str:
     if report.get("file"):
         trained_on = f" · trained on **{md(report['file'])}** ({count(int(report.get('sentences') or 0), 'sentence')})"
     domain = f": {md(record.domain)}" if record.domain else ""
+    if record.run is not None and record.run.init_from:
+        domain += f" · continued from **{md(record.run.init_from)}**"
     scores = []
     if record.test_f1 is not None:
         on = f" on {md(record.test_file)}" if record.test_file else " on its test file"
