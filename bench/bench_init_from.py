@@ -136,7 +136,7 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2), encoding="utf-8")
     lines = header("Continuing a tagger on a new domain (init_from)") + [
-        (f"The shipped default continued on each data set's training part (first {args.limit or 'all'} documents; 20% of them held "
+        (f"The shipped default continued on each data set's training part ({f'first {args.limit}' if args.limit else 'all'} documents; 20% of them held "
          f"out for the best epoch and the before/after F1), CoNLL-2003 test: {len(conll):,} sentences. "
          f"Settings: the init-from defaults{_overrides(args)}: epochs {rows[0]['config']['epochs']}, lr {rows[0]['config']['lr']:g} "
          f"(encoder, old rows), head_lr {rows[0]['config']['head_lr']:g} (new rows), keep_old_types={not args.no_keep_old_types}. "

@@ -65,7 +65,7 @@ def profile_shares(run: Callable[[], Any]) -> list[tuple[str, float]]:
     prof.disable()
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     stages = {
-        "reading the JSONL (tagger.inputs)": ("inputs.py", "jsonl_documents"),
+        "reading the JSONL (tagger.inputs)": ("inputs/records.py", "jsonl_documents"),
         "spaCy words and sentences (split_sentences)": ("words.py", "split_sentences"),
         "sub-tokens and windows (make_features)": ("features.py", "make_features"),
         "padding into tensors (collate)": ("features.py", "collate"),

@@ -28,6 +28,7 @@ from .errors import DataError, InputError, TaggerError
 from .inputs import Document, Documents, ReadSettings, split_long
 from .outputs import Span, Tagged, Token, open_writer, output_format, record
 from .schemes import iob2_spans, split_tag
+from .words import entity_end
 
 if TYPE_CHECKING:
     from .predict import Predictor
@@ -97,6 +98,8 @@ def tag_sentence(words: Sequence[Offsets], tags: Sequence[tuple[str, float]], te
     >>> tokens, spans, dropped = tag_sentence(words, [("B-PER", 0.9), ("I-PER", 0.7), ("O", 0.99), ("B-LOC", 0.5)], "Ann Lee in Rome", 0.6)
     >>> [(s.text, s.label, round(s.score, 2)) for s in spans], [t.tag for t in tokens], dropped
     ([('Ann Lee', 'PER', 0.8)], ['B-PER', 'I-PER', 'O', 'O'], 1)
+    >>> tag_sentence([("M&M.", 0, 4)], [("B-ORG", 0.9)], "M&M.")[1][0].text  # no sentence punctuation in a name
+    'M&M'
     """
     out = ["O"] * len(words)
     spans: list[Span] = []
@@ -109,7 +112,8 @@ def tag_sentence(words: Sequence[Offsets], tags: Sequence[tuple[str, float]], te
         plain = split_tag(tags[sp.start][0])[0] == ""  # POS-like labels stay as they are
         for k in range(sp.start, sp.end):
             out[k] = sp.label if plain else f"{'B' if k == sp.start else 'I'}-{sp.label}"
-        start, end = words[sp.start][1], words[sp.end - 1][2]
+        last = words[sp.end - 1]
+        start, end = words[sp.start][1], last[1] + entity_end(last[0])  # as tagger.predict: "M&M." -> "M&M"
         spans.append(Span(start, end, sp.label, score, text[start:end]))
     tokens = [Token(w, s, e, tag, conf) for (w, s, e), tag, (_, conf) in zip(words, out, tags)]
     return tokens, spans, dropped

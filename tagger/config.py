@@ -22,10 +22,6 @@ class _UnsetFloat(float):
     the init-from default in its place (an explicit 1.5e-4 is a plain float and stays)."""
 
 
-class _UnsetInt(int):
-    """An int field's default that remembers it was not given (see :class:`_UnsetFloat`)."""
-
-
 # The defaults of a run that continues a tagger (init_from) where they differ from a fresh run's,
 # applied to the fields the caller left alone. Chosen on prodigy-drugs / CoNLL-2003 (docs/BENCHMARKS.md,
 # "Continuing a tagger"): the encoder and the trained rows at a third of the fresh rate forget less of
@@ -60,7 +56,7 @@ class TrainConfig:
 
     base: str = DEFAULT_BASE  # hub id, local folder, or "packaged:<pypi-name>"
     head: str = "casing"  # "linear" = plain BertForTokenClassification; "casing" adds a word-shape embedding
-    epochs: int = _UnsetInt(4)  # full passes over the training data; the best dev epoch is kept (see `keep`)
+    epochs: int = 4  # full passes over the training data; the best dev epoch is kept (see `keep`)
     # peak AdamW learning rate (small encoders like MiniLM want more than BERT-base's 5e-5; a continued tagger less,
     # INIT_FROM_DEFAULTS, for its encoder and trained rows: its new rows learn at head_lr)
     lr: float = _UnsetFloat(1.5e-4)
@@ -124,9 +120,8 @@ class TrainConfig:
         object.__setattr__(self, "init_from", str(self.init_from or "").strip())
         for f in dataclasses.fields(self):  # defaults left alone: plain values, or the init-from ones
             value = getattr(self, f.name)
-            if isinstance(value, _UnsetFloat | _UnsetInt):
-                plain = float(value) if isinstance(value, float) else int(value)
-                object.__setattr__(self, f.name, INIT_FROM_DEFAULTS.get(f.name, plain) if self.init_from else plain)
+            if isinstance(value, _UnsetFloat):
+                object.__setattr__(self, f.name, INIT_FROM_DEFAULTS.get(f.name, float(value)) if self.init_from else float(value))
         if self.data_format not in FORMATS:
             raise ConfigError(f"data_format must be one of {', '.join(FORMATS)}, got {self.data_format!r}")
         checks: list[tuple[bool, str]] = [

@@ -179,7 +179,7 @@ class Predictor:
             words = [w for sent in sents for w in sent]
             labels = [tag for _ in sents for tag in next(tags)]
             bounds = list(accumulate(len(sent) for sent in sents))
-            out.append(_prediction(t, words, labels, bounds))
+            out.append(_prediction(t, words, labels, bounds, lang))
         return out
 
 
@@ -190,10 +190,11 @@ def _numpy(logits: torch.Tensor | np.ndarray) -> np.ndarray:
 
 
 def _prediction(
-    text: str, split: list[tuple[str, int, int]], tags: list[tuple[str, float]], sentence_ends: Sequence[int] = ()
+    text: str, split: list[tuple[str, int, int]], tags: list[tuple[str, float]], sentence_ends: Sequence[int] = (), language: str = "en"
 ) -> Prediction:
     """Words and entities; an entity never crosses a sentence end (``sentence_ends``: the word
-    index after each sentence, the last one ``len(split)``)."""
+    index after each sentence, the last one ``len(split)``) and never ends in the closing
+    punctuation spaCy left on its last word (:func:`tagger.words.entity_end`, ``language``'s abbreviations keep their period)."""
     words = tuple(Word(w, s, e, label, score) for (w, s, e), (label, score) in zip(split, tags))
     spans = []
     start = 0
@@ -204,6 +205,6 @@ def _prediction(
     for a, b, label in spans:
         first, last = words[a], words[b - 1]
         score = sum(w.score for w in words[a:b]) / (b - a)
-        end = last.start + entity_end(last.text)  # "M&M." -> "M&M": no sentence punctuation in a name
+        end = last.start + entity_end(last.text, language)  # "M&M." -> "M&M": no sentence punctuation in a name
         entities.append(Entity(text[first.start : end], first.start, end, label, score))
     return Prediction(text, words, tuple(entities))

@@ -5,6 +5,7 @@ same splitter as prediction: a span-annotated text is trained on the words it is
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -108,24 +109,61 @@ def sentence_groups(tokens: Sequence[str], language: str = "en") -> list[list[in
     return [[keep[k] for k in g] for g in _group(texts, _starts(doc))]
 
 
-# Abbreviations whose final period belongs to the name ("Apple Inc.", "Martin Luther King Jr.")
+# Abbreviations whose final period belongs to the name ("Apple Inc.", "Martin Luther King Jr."), beside
+# spaCy's own exceptions (``GmbH.``, ``S.A.`` and upper-case forms are not among them)
 KEEP_PERIOD = frozenset({"inc.", "corp.", "ltd.", "co.", "jr.", "sr.", "st.", "mr.", "mrs.", "ms.", "dr.", "bros.", "mt.", "ft.",
                          "no.", "vs.", "plc.", "llc.", "gmbh.", "s.a.", "n.v."})
-TRAILING = ".,;:!?"
+TRAILING = ".,;:!?\"')]}»”’"  # closing punctuation an entity never ends with (unless the period of an abbreviation)
 
 
-def entity_end(word: str) -> int:
-    """How much of an entity's LAST word the entity's text keeps: all of it, except one trailing
-    sentence punctuation mark that spaCy's tokenizer left attached to the word (it keeps a period
-    after a capital, "M&M.", as one token). Abbreviations keep their period: a known one ("Inc."),
-    or one with another period inside ("U.S.").
+def is_punctuation(word: str) -> bool:
+    """Whether every character of ``word`` is punctuation (Unicode category P*; symbols such as
+    ``$`` are not).
 
-    >>> [entity_end(w) for w in ("M&M.", "Paris", "U.S.", "Inc.", "Corp.", "Kenya,", ".", "A.")]
-    [3, 5, 4, 4, 5, 5, 1, 2]
+    >>> is_punctuation("."), is_punctuation("--"), is_punctuation("M&M"), is_punctuation("$"), is_punctuation("")
+    (True, True, False, False, False)
     """
-    if len(word) < 2 or word[-1] not in TRAILING:
-        return len(word)
+    return bool(word) and all(unicodedata.category(c).startswith("P") for c in word)
+
+
+@lru_cache(maxsize=4)
+def _tokenizer_exceptions(language: str) -> frozenset[str]:
+    """Words spaCy's tokenizer keeps whole with their punctuation (``Inc.``, ``Dr.``, ``Jan.``, ``Ph.D.``)."""
+    return frozenset(_spacy_pipeline(language).tokenizer.rules or {})
+
+
+def is_abbreviation(word: str, language: str = "en") -> bool:
+    """Whether the final period of ``word`` belongs to it: initials and dotted forms (``U.S.``,
+    ``J.``, ``e.g.``), a company or title abbreviation (:data:`KEEP_PERIOD`, any case), or one of
+    the language's spaCy tokenizer exceptions (``Inc.``, ``Jan.``).
+
+    >>> [is_abbreviation(w) for w in ("U.S.", "J.", "Inc.", "GMBH.", "Jan.", "M&M.", "3.", "Paris.", "U.S")]
+    [True, True, True, True, True, False, False, False, False]
+    """
     head = word[:-1]
-    if word[-1] == "." and ("." in head or word.lower() in KEEP_PERIOD or len(head) == 1):
-        return len(word)
-    return len(head) if any(c.isalnum() for c in head) else len(word)
+    if not word.endswith(".") or not any(c.isalnum() for c in head):
+        return False
+    return ("." in head or (len(head) == 1 and head.isalpha()) or word.lower() in KEEP_PERIOD
+            or word in _tokenizer_exceptions(language))
+
+
+def entity_end(word: str, language: str = "en") -> int:
+    """How much of an entity's LAST word the entity keeps: the word without the closing
+    punctuation glued to it (sentence punctuation, closing quotes and brackets: spaCy's tokenizer
+    keeps a period after a capital, "M&M.", as one token, and a person's selection may take any of
+    them), except the period of an abbreviation (:func:`is_abbreviation`). A word that is only
+    punctuation, or one spaCy's tokenizer keeps whole as an exception (``Ol'``), is kept whole.
+
+    The project's one rule for it: :mod:`tagger.predict` ends a predicted entity with it, and the
+    app's Correct tab snaps a person's selection with it (:func:`demo.service.correction_spans.snap`).
+
+    >>> words = ["M&M.", "Paris", "Kenya,", "IBM),", 'Paris!"', "Sony’", "U.S.", "U.S.,", "Inc.", "Corp.", "J.", "Ol'", "3.", ".", "!?"]
+    >>> [w[:entity_end(w)] for w in words]
+    ['M&M', 'Paris', 'Kenya', 'IBM', 'Paris', 'Sony', 'U.S.', 'U.S.', 'Inc.', 'Corp.', 'J.', "Ol'", '3', '.', '!?']
+    """
+    core = word.rstrip(TRAILING)
+    if len(core) == len(word) or not any(c.isalnum() for c in core) or word in _tokenizer_exceptions(language):
+        return len(word)  # nothing to cut, only punctuation, or a word spaCy keeps whole ("Ol'", "Mass.")
+    if word[len(core)] == "." and is_abbreviation(core + ".", language):
+        return len(core) + 1
+    return len(core)

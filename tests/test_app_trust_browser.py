@@ -1,7 +1,7 @@
 """The app as a newcomer meets it, in a real browser (Playwright + Debian's Chromium), on a desktop
 (1366x768) and a phone (390x844): every tab filled with a result, and nothing scrolls sideways;
 private runs stay private in a second browser, and Delete asks before anything is removed.
-Screenshots of every tab go to test-artifacts/ (bench/screenshots.py makes the README's)."""
+The Tag tab's "Tag a file" panel is walked too, with a file tagged. Screenshots of every tab go to test-artifacts/ (bench/screenshots.py makes the README's)."""
 
 from __future__ import annotations
 
@@ -94,6 +94,19 @@ def train_tiny(page: Any) -> None:
     page.locator("#train-status").get_by_text("Done in").wait_for()
 
 
+def tag_a_file(page: Any, tmp: Path) -> None:
+    """The Tag tab's "Tag a file" panel: upload a small JSONL file, tag it, wait for the downloads."""
+    source = tmp / "notes.jsonl"
+    source.write_text("".join(f'{{"id": {i}, "text": "Angela Merkel visited Paris on Tuesday, said John Smith of Reuters."}}\n'
+                              for i in range(3)), encoding="utf-8")
+    page.locator("#tagfile").get_by_text("Tag a file").first.click()
+    page.locator("#tagfile-upload input[type=file]").set_input_files(str(source))
+    page.locator("#tagfile-info").get_by_text("notes.jsonl").wait_for()
+    page.locator("#tagfile-start").click()
+    page.locator("#tagfile-status").get_by_text("Tagged").wait_for()
+    page.locator("#tagfile-downloads a[download]").nth(4).wait_for()
+
+
 @pytest.fixture(scope="module")
 def app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.TempPathFactory):
     yield from running_app(tmp_path_factory, "trust-app", tiny_base, tiny_tagger)
@@ -105,7 +118,7 @@ def private_app(tiny_base: Path, tiny_tagger: Path, tmp_path_factory: pytest.Tem
 
 
 @pytest.mark.parametrize("viewport", list(VIEWPORTS))
-def test_app_trust_browser_every_tab_with_results_fits_the_screen(app, browser, viewport: str) -> None:
+def test_app_trust_browser_every_tab_with_results_fits_the_screen(app, browser, viewport: str, tmp_path: Path) -> None:
     width, height = VIEWPORTS[viewport]
     desktop = viewport == "desktop"  # on a phone, a wide table may scroll inside itself; the page never does
     with page_at(browser, app.url, width, height) as page:
@@ -113,6 +126,9 @@ def test_app_trust_browser_every_tab_with_results_fits_the_screen(app, browser, 
         page.locator("#tag-info").get_by_text(re.compile(r"\d+ entities")).wait_for()
         assert page.locator("#entities-view .token.highlighted").count() > 5
         assert_no_sideways_scroll(page, f"tag-{viewport}", desktop)
+
+        tag_a_file(page, tmp_path)  # the Tag tab's file panel, with its results and downloads
+        assert_no_sideways_scroll(page, f"tag-file-{viewport}", desktop)
 
         open_tab(page, "Fine-tune")
         train_tiny(page)

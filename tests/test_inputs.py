@@ -33,7 +33,7 @@ def test_inputs_text_file_is_one_document_or_one_per_line(tmp_path: Path) -> Non
 
 
 def test_inputs_big_text_file_streams_in_parts_at_blank_lines(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inputs, "PART_CHARS", 50)
+    monkeypatch.setattr(inputs.text, "PART_CHARS", 50)  # the constant its reader reads
     paragraphs = [f"Paragraph {i} is about Paris and Berlin.\nIt has two lines.\n" for i in range(12)]
     text = "\n".join(paragraphs) + "x" * 130 + "\n"  # and one line longer than two parts
     path = tmp_path / "big.txt"
@@ -115,7 +115,7 @@ def test_inputs_conll_keeps_words_sentences_documents_and_layout(tmp_path: Path)
 
 
 def test_inputs_long_conll_document_goes_on_in_parts(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(inputs, "MAX_DOC_SENTENCES", 2)
+    monkeypatch.setattr(inputs.tokenized, "MAX_DOC_SENTENCES", 2)
     path = tmp_path / "x.conll"
     path.write_text("-DOCSTART- O\n\n" + two_sentences_conll() + "\n" + two_sentences_conll() + "\n\n", encoding="utf-8")
     docs = docs_of(path)

@@ -16,9 +16,11 @@ from types import SimpleNamespace
 import pytest
 from support import REPO
 
+from demo.service import correction_spans as cspans
 from demo.service import corrections as cs
 from demo.service.correct_session import CorrectSession, Item, read_file_texts, read_pasted, start_session
-from demo.service.corrections import CorrectionError, CorrectionStore
+from demo.service.correction_spans import CorrectionError
+from demo.service.corrections import CorrectionStore
 from demo.service.runs import RunStore
 from tagger.data import read_file
 from tagger.schemes import iob2_spans
@@ -36,13 +38,13 @@ def store(tmp_path: Path) -> CorrectionStore:
 def test_service_corrections_names_and_labels_are_checked() -> None:
     for bad in ["", "   ", "a" * 65, "../runs", "a/b", "a\\b", ".hidden", "c:d", "new\nline"]:
         with pytest.raises(CorrectionError, match="dataset name"):
-            cs.check_dataset_name(bad)
-    assert cs.check_dataset_name(" fixes v2 ") == "fixes v2"
+            cspans.check_dataset_name(bad)
+    assert cspans.check_dataset_name(" fixes v2 ") == "fixes v2"
     for bad, why in [(" ", "empty"), ("TWO WORDS", "whitespace"), ("B-PER", "IOB tag"), ("u_loc", "IOB tag"), ("-X", "dash"),
                      ("O", "outside"), ("X\x07", "control"), ("X" * 41, "at most")]:
         with pytest.raises(CorrectionError, match=why):
-            cs.check_label(bad)
-    assert cs.check_label("GPE-city") == "GPE-city"
+            cspans.check_label(bad)
+    assert cspans.check_label("GPE-city") == "GPE-city"
 
 
 @pytest.mark.parametrize(("text", "start", "end", "expected"), [
@@ -54,7 +56,7 @@ def test_service_corrections_names_and_labels_are_checked() -> None:
     ("  Berlin  ", 0, 10, "Berlin"),              # edge whitespace trimmed
 ])
 def test_service_corrections_snap_to_words_without_trailing_punctuation(text: str, start: int, end: int, expected: str) -> None:
-    s, e = cs.snap(text, start, end)
+    s, e = cspans.snap(text, start, end)
     assert text[s:e] == expected
 
 
@@ -259,7 +261,7 @@ def test_service_correct_session_edits_decisions_and_undo(store: CorrectionStore
 
 def test_service_correct_session_order_and_texts_already_done(store: CorrectionStore) -> None:
     items = [Item("Sure about Paris.", "a"), Item("An unsure text.", "b"), Item("Done already.", "c"), Item("Sure about Paris.", "d")]
-    done = {cs.text_id("Done already.")}
+    done = {cspans.text_id("Done already.")}
     session = start_session("tiny", "fixes", items, [], fake_predict, True, done)
     assert [session.items[i].text for i in session.order] == ["An unsure text.", "Sure about Paris."]
     assert "2 text(s) already in 'fixes' (or repeated) left out" in session.note

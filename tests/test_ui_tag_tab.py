@@ -32,7 +32,7 @@ def test_tag_tab_tag_returns_every_view(ctx: AppContext) -> None:
     assert highlighted is value and value["text"] == SENTENCE
     assert [(SENTENCE[e["start"] : e["end"]], e["entity"]) for e in value["entities"]] == [("Angela Merkel", "PER"), ("Paris", "LOC")]
     assert [e["entity"].split(" ")[0] for e in words["entities"]][:2] == ["B-PER", "I-PER"]
-    assert ent_table["entity"].tolist() == ["Angela Merkel", "Paris"] and len(word_table) == 6
+    assert [row[0] for row in ent_table["data"]] == ["Angela Merkel", "Paris"] and len(word_table["data"]) == 6
     assert info.startswith("6 words, 2 entities") and "`tiny`" in info
 
 

@@ -74,23 +74,32 @@ def test_train_tab_prepare_refuses_bad_settings(ctx: AppContext, changes: dict, 
 
 
 @needs_default
-def test_train_tab_continue_default_needs_its_labels(ctx: AppContext, tmp_path: Path) -> None:
-    from tagger.errors import ModelError
+def test_train_tab_continue_default_is_a_continued_run(ctx: AppContext, tmp_path: Path) -> None:
+    """Continuing the default continues it (init_from): its own head, its labels grown by the data's new ones,
+    its gentler learning rate shown in the form; plain labels (POS) cannot continue an entity tagger."""
+    from tagger.errors import TaggerError
 
     assert train_tab.CONTINUE_DEFAULT in train_tab.base_choices(ctx)
     checked = prepare(ctx, base_label=train_tab.CONTINUE_DEFAULT, head="linear")
-    assert checked.config.base == str(DEFAULT_MODEL) and checked.config.head == "casing"  # the default's own head
-    per_only = tmp_path / "per.conll"
-    per_only.write_text("Angela B-PER\nsaid O\n\nJohn B-PER\nleft O\n", encoding="utf-8")
-    with pytest.raises(ModelError, match="differ from the data's"):
-        prepare(ctx, train=per_only, dev=None, base_label=train_tab.CONTINUE_DEFAULT)
+    assert checked.config.init_from == str(DEFAULT_MODEL) and checked.config.head == "casing"  # the default's own head
+    drugs = tmp_path / "drug.conll"
+    drugs.write_text("Take O\naspirin B-DRUG\nnow O\n\nJohn B-PER\nleft O\n\n" * 5, encoding="utf-8")
+    grown = prepare(ctx, train=drugs, dev=None, base_label=train_tab.CONTINUE_DEFAULT)
+    assert "B-DRUG" in grown.summary and grown.config.dev_fraction == 0.2
+    _, lr = train_tab.base_changed(ctx, train_tab.CONTINUE_DEFAULT, 128, train_tab.FRESH_LR)
+    assert lr == train_tab.CONTINUED_LR  # the form shows the rate the continued run will use
+    assert train_tab.base_changed(ctx, train_tab.CONTINUE_DEFAULT, 128, 3e-4)[1] == gr.skip()  # the user's own rate stays
+    pos = tmp_path / "pos.conll"
+    pos.write_text("Angela NNP\nsaid VBD\n\nJohn NNP\nleft VBD\n", encoding="utf-8")
+    with pytest.raises(TaggerError):
+        prepare(ctx, train=pos, dev=None, base_label=train_tab.CONTINUE_DEFAULT)
 
 
 def test_train_tab_max_length_follows_the_base(ctx: AppContext) -> None:
     assert train_tab.max_length_limit(ctx, "tiny") == 128
     assert train_tab.max_length_limit(ctx, "no such base") == train_tab.SLIDER_MAX_LENGTH
-    slider = train_tab.base_changed(ctx, "tiny")
-    assert slider.maximum == 128 and slider.value == 128
+    slider, lr = train_tab.base_changed(ctx, "tiny")
+    assert slider.maximum == 128 and slider.value == 128 and lr == train_tab.FRESH_LR
 
 
 def test_train_tab_train_streams_progress_and_registers_the_model(ctx: AppContext) -> None:

@@ -21,6 +21,7 @@ from .job_queue import TrainingQueue
 from .registry import DEFAULT_NAME, ModelRegistry
 from .runs import Run, RunStore
 from .settings import AppSettings
+from .tagging import Tagging
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class AppContext:
             per_owner=1 if settings.private_runs else None, prewarm=False, grace=settings.cancel_grace_s,
             on_change=self.registry.forget_missing, threads=settings.worker_threads(),
         )
+        self.tagging = Tagging(settings)  # /tag's batcher and serving backends, the file jobs
         self.browser_secret = browser_secret(self.runs.root)
         self.zip_dir = Path(tempfile.mkdtemp(prefix="bert-tagger-zips-"))
         self._zips: dict[tuple[str, int], Path] = {}
@@ -52,7 +54,9 @@ class AppContext:
         keep a spare worker (not before: both would import torch at once)."""
         try:
             if self.settings.warmup and DEFAULT_NAME in self.registry.names():
-                self.registry.predictor(DEFAULT_NAME).predict("Warm-up sentence from Paris.")
+                predictor = self.registry.predictor(DEFAULT_NAME)
+                predictor.predict("Warm-up sentence from Paris.")
+                self.tagging.serving.settle(predictor, str(self.registry.get(DEFAULT_NAME).path), timeout=300)  # ONNX Runtime, if it agrees
         except Exception:  # start-up must go on; the first Tag click shows the real error
             log.exception("warm-up of the default model failed")
         self.jobs.prewarm_enabled = self.settings.prewarm_worker
@@ -84,6 +88,7 @@ class AppContext:
             return
         self._closed = True
         self.jobs.shutdown()
+        self.tagging.close()
         self.runs.close()
         shutil.rmtree(self.zip_dir, ignore_errors=True)
 

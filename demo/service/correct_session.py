@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .corrections import CorrectionError, CorrectionStore, check_label, snap, suggestions, text_id
+from .correction_spans import CorrectionError, check_label, snap, suggestions, text_id
+from .corrections import CorrectionStore
 
 MAX_TEXTS = 1_000  # texts loaded at once (a bigger file: the first ones)
 MAX_SHOWN = 3_000  # characters of one text on screen; a longer document is cut into parts

@@ -15,6 +15,17 @@ Environment variables (all optional):
 ``TAGGER_QUEUE_MAX``       requests waiting in the queue before new ones are refused (default 32)
 ``TAGGER_TRAIN_THREADS``   torch threads of the training worker (default 0 = all cores)
 ``TAGGER_TAG_THREADS``     torch threads for tagging in the app process (default 1; read by app.py)
+``TAGGER_TAG_BATCH``       concurrent Tag requests tagged together in one model call: ``auto`` (default) batches up to 16
+                         for a model on a GPU and tags each request alone (two at a time) on the CPU, where a batch
+                         costs as much per text and only adds waiting (docs/BENCHMARKS.md, "Serving"); ``N``: batches
+                         of up to N on any device; ``0``: never
+``TAGGER_TAG_BATCH_MS``    how long a Tag request waits for others to join its batch, in milliseconds (default 5)
+``TAGGER_TAG_BACKEND``     ``auto`` (default): a model serves Tag requests with ONNX Runtime once a background check
+                         found it gives torch's labels on every word of a built-in sample and is faster; ``torch``,
+                         ``onnx`` (still checked: torch is kept when ONNX Runtime fails or disagrees)
+``TAGGER_TAG_FILE_MAX_MB`` the largest file the Tag tab's file panel and ``/tag_file`` take, in MB (default 10; a zip:
+                         its unpacked members)
+``TAGGER_TAG_FILE_MAX_DOCS`` the most documents (records, lines, CoNLL documents) of one such file (default 100,000)
 ``TAGGER_WARMUP``          ``0`` skips loading the default model at start-up
 ``TAGGER_PREWARM_WORKER``  ``0`` skips keeping an idle training worker with torch imported
 """
@@ -101,6 +112,24 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value else default
 
 
+def _env_float(name: str, default: float) -> float:
+    value = os.environ.get(name, "").strip()
+    return float(value) if value else default
+
+
+def _env_batch(name: str) -> int | None:
+    """``auto`` (or unset) -> None, else a whole number >= 0."""
+    value = os.environ.get(name, "").strip().lower()
+    return None if value in ("", "auto") else max(0, int(value))
+
+
+def _env_choice(name: str, choices: tuple[str, ...], default: str) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
 def _env_flag(name: str, default: bool) -> bool:
     value = os.environ.get(name, "").strip().lower()
     return default if not value else value not in ("0", "false", "no", "off")
@@ -124,6 +153,11 @@ class AppSettings:
     prewarm_worker: bool = True
     low_confidence: float = 0.6  # words below this score are flagged in the UI
     cancel_grace_s: float = 3.0  # after Cancel: cooperative stop window, then terminate, then kill
+    tag_batch: int | None = None  # most texts of concurrent Tag requests in one model call; None: auto (GPU only); <= 1: never
+    tag_batch_ms: float = 5.0  # how long a request waits for others to join its batch
+    tag_backend: str = "torch"  # from_env: TAGGER_TAG_BACKEND, default "auto" (tests and library users: torch unless asked)
+    tag_file_max_mb: float = 10.0  # files to tag: size limit (TAGGER_TAG_FILE_MAX_MB)
+    tag_file_max_docs: int = 100_000  # files to tag: documents limit (TAGGER_TAG_FILE_MAX_DOCS)
 
     def worker_threads(self) -> int:
         """Torch threads of each training worker: ``train_threads``, else the cores shared among
@@ -149,6 +183,11 @@ class AppSettings:
             "train_threads": max(0, _env_int("TAGGER_TRAIN_THREADS", 0)),
             "warmup": _env_flag("TAGGER_WARMUP", True),
             "prewarm_worker": _env_flag("TAGGER_PREWARM_WORKER", True),
+            "tag_batch": _env_batch("TAGGER_TAG_BATCH"),
+            "tag_batch_ms": max(0.0, _env_float("TAGGER_TAG_BATCH_MS", 5.0)),
+            "tag_backend": _env_choice("TAGGER_TAG_BACKEND", ("auto", "torch", "onnx"), "auto"),
+            "tag_file_max_mb": max(0.001, _env_float("TAGGER_TAG_FILE_MAX_MB", 10.0)),
+            "tag_file_max_docs": max(1, _env_int("TAGGER_TAG_FILE_MAX_DOCS", 100_000)),
         }
         if os.environ.get("TAGGER_BASES", "").strip():
             values["bases"] = parse_bases(os.environ["TAGGER_BASES"])

@@ -5,7 +5,7 @@
 - ``app.py``        :func:`build_app`: the page (intro, tabs), each tab's ``build``/``wire``, the queue.
 - ``plumbing.py``   ``user_errors`` (TaggerError -> gr.Error, anything else logged + "internal error"),
   ``bind`` (handler(ctx, ...) -> listener), ``named``, the theme and CSS.
-- ``tag_tab.py``    the Tag tab (``/tag``); ``train_tab.py`` the Fine-tune tab (``/data_report``, ``/train``,
+- ``tag_tab.py``    the Tag tab (``/tag``) with ``tag_file.py`` (its "Tag a file" panel, ``/tag_file``); ``train_tab.py`` the Fine-tune tab (``/data_report``, ``/train``,
   ``/status``, ``/cancel``) with ``data_panel.py``/``data_view.py`` (uploads, format, preview);
   ``runs_tab.py`` the Runs tab (``/models``, ``/download``, ``/rename``, ``/delete``);
   ``evaluate_tab.py`` the Evaluate tab (``/evaluate``) with its pure ``evaluate_view.py``.
@@ -72,6 +72,7 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
         train_ui.model_name_out.change(bind(ctx, correct_tab.refresh), [correct_ui.model, correct_ui.dataset, who.token],
                                        [correct_ui.model, correct_ui.dataset, correct_ui.summary], queue=False,
                                        api_visibility="private")  # a new run can suggest at once
+    # one bounded queue for every queued event (/tag and /tag_file too): a full queue refuses at once ("busy")
     blocks.queue(max_size=ctx.settings.queue_max_size, default_concurrency_limit=2)
     ctx.start_warm_up()
     return blocks, ctx

@@ -27,7 +27,8 @@ import gradio as gr
 
 from demo.service.app_context import AppContext
 from demo.service.correct_session import ORDERS, SPLITS, CorrectSession, read_file_texts, read_pasted, start_session
-from demo.service.corrections import EXPORTS, CorrectionError, CorrectionStore, check_dataset_name, suggestions
+from demo.service.correction_spans import CorrectionError, check_dataset_name, suggestions
+from demo.service.corrections import EXPORTS, CorrectionStore
 from demo.service.job_queue import DONE, FAILED, JobError
 from demo.service.registry import UnknownModel
 from demo.service.runs import RunError
@@ -355,7 +356,7 @@ def build(ctx: AppContext) -> CorrectTab:
                                         elem_id="correct-format")
             download_btn = gr.Button("Download the dataset", elem_id="correct-download")
         with gr.Column(scale=1):
-            epochs = gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs", elem_id="correct-epochs")
+            epochs = gr.Slider(1, 20, value=int(TrainConfig.epochs), step=1, label="Epochs", elem_id="correct-epochs")
             train_btn = gr.Button("Train on these corrections", variant="primary", elem_id="correct-train")
     export_out = gr.File(label="Corrections file", interactive=False, visible=False, height=80, elem_id="correct-export")
     train_status = gr.Markdown("Training continues the chosen model on the dataset's accepted texts (20% held out) and "

@@ -6,7 +6,7 @@ script (:data:`SCRIPT`, run by Gradio as ``js_on_load``) turns mouse and keyboar
 (no choice among the model's labels, no number keys), there are no keyboard shortcuts, and its value
 is a list of (text, label) pieces, not offsets. Here the script only reports what the person did, as
 character offsets of the raw selection (``trigger('act', {op, start, end, label})``); the server
-snaps the selection to words (:func:`demo.service.corrections.snap`, the rule the readers and the
+snaps the selection to words (:func:`demo.service.correction_spans.snap`, the rule the readers and the
 ``/save_correction`` API use), applies it and sends the new HTML. One action is in flight at a time
 (the script queues the rest until the view re-renders), so a fast "add, then accept" never races.
 """

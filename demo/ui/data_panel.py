@@ -27,6 +27,7 @@ from demo.service.uploads import inspect_upload, read_upload
 from tagger.data import FORMATS, read_files
 from tagger.errors import DataError
 from tagger.readers import canonical
+from tagger.schemes import entity_type
 
 from . import correct_tab, data_view, render
 from .identity import caller
@@ -115,8 +116,11 @@ def inspect(ctx: AppContext, train_file: str | None, dev_file: str | None, label
     text = render.report_markdown(info.report, dev)
     if DEFAULT_NAME in ctx.registry.names():
         same = info.labels == list(ctx.registry.record(DEFAULT_NAME).labels)
+        default_types = set(ctx.registry.record(DEFAULT_NAME).types)
+        new = sorted({entity_type(x) for x in info.labels} - default_types - {"O"})
         text += "  \n" + ("✓ same labels as the default tagger: you can continue training it" if same else
-                          "note: labels differ from the default tagger, so start from a base encoder")
+                          f"labels the default tagger does not have ({render.md(', '.join(new[:8]))}) are added to it if you continue it"
+                          if new else "✓ the default tagger knows these labels: you can continue training it")
     picker = (
         gr.Dropdown(choices=info.column_choices, value=info.label_column, visible=True)
         if info.column_choices else gr.Dropdown(choices=NO_PICKER, value=-1, visible=False)

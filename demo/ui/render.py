@@ -92,11 +92,6 @@ ENTITY_COLUMNS = ["entity", "type", "confidence", "flag", "start", "end"]
 WORD_COLUMNS = ["#", "word", "label", "confidence", "flag"]
 
 
-def entity_table(pred: Any, low: float) -> pd.DataFrame:
-    rows = [[e.text, e.label, round(e.score, 3), flag(e.score, low), e.start, e.end] for e in pred.entities]
-    return pd.DataFrame(rows, columns=ENTITY_COLUMNS)
-
-
 def word_table(pred: Any, low: float) -> pd.DataFrame:
     rows = [[i + 1, w.text, w.label, round(w.score, 3), flag(w.score, low)] for i, w in enumerate(pred.words)]
     return pd.DataFrame(rows, columns=WORD_COLUMNS)

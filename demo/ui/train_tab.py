@@ -23,7 +23,7 @@ from demo.service.job_queue import DONE, FAILED, Job, JobError
 from demo.service.owners import Caller
 from demo.service.registry import DEFAULT_NAME
 from demo.service.runs import RunError
-from tagger.config import HEADS, TrainConfig
+from tagger.config import HEADS, INIT_FROM_DEFAULTS, TrainConfig
 from tagger.errors import ConfigError, TaggerError, TrainingError
 from tagger.meta import max_positions, resolve_base
 from tagger.preflight import Preflight, preflight
@@ -95,8 +95,8 @@ class TrainForm:
     dev_file: Any = None
     base_label: Any = None
     head: Any = TrainConfig.head
-    epochs: Any = TrainConfig.epochs
-    lr: Any = TrainConfig.lr
+    epochs: Any = int(TrainConfig.epochs)  # plain values: the config's defaults are marked subclasses (init_from)
+    lr: Any = float(TrainConfig.lr)
     batch_size: Any = TrainConfig.batch_size
     max_length: Any = TrainConfig.max_length
     label_column: Any = -1
@@ -122,9 +122,12 @@ def prepare(ctx: AppContext, form: TrainForm, owner: str | None = None) -> Prefl
         raise TaggerError("Upload a training file first (or choose a corrections dataset).")
     fmt, names = data_panel.read_options(form.data_format, form.label_names)
     base, base_head = _base_of(ctx, form.base_label)
+    # continuing the default is a continued run (init_from): its encoder, head, decoding and labels (grown by the
+    # data's new ones), its gentler rates for what it knows, 20% held out for its F1 before -> after
+    start = {"init_from": base} if form.base_label == CONTINUE_DEFAULT else {
+        "base": base, "head": base_head or (form.head if form.head in HEADS else TrainConfig.head)}
     config = TrainConfig(
-        base=base, head=base_head or (form.head if form.head in HEADS else TrainConfig.head),
-        epochs=as_int(form.epochs, "epochs"), lr=as_float(form.lr, "learning rate"),
+        **start, epochs=as_int(form.epochs, "epochs"), lr=as_float(form.lr, "learning rate"),
         batch_size=as_int(form.batch_size, "batch size"), max_length=as_int(form.max_length, "max length"),
         label_column=_column(form.label_column), data_format=fmt, label_names=parse_label_list(names) or (),
         threads=ctx.settings.worker_threads(),
@@ -300,12 +303,19 @@ def max_length_limit(ctx: AppContext, base_label: str | None) -> int:
     return min(limit or SLIDER_MAX_LENGTH, SLIDER_MAX_LENGTH)
 
 
+FRESH_LR, CONTINUED_LR = float(TrainConfig.lr), float(INIT_FROM_DEFAULTS["lr"])
+
+
 @user_errors
-def base_changed(ctx: AppContext, base_label: str, max_length: Any = None) -> Any:
-    """The max-length slider follows the base's positions (the value chosen stays when it fits)."""
+def base_changed(ctx: AppContext, base_label: str, max_length: Any = None, lr: Any = None) -> tuple[Any, Any]:
+    """The max-length slider follows the base's positions (the value chosen stays when it fits), and
+    the learning rate the default of the choice (a fresh encoder, or a tagger continued more gently)
+    unless the user set one of their own."""
     limit = max_length_limit(ctx, base_label)
     value = max_length if isinstance(max_length, int | float) and not isinstance(max_length, bool) else TrainConfig.max_length
-    return gr.Slider(maximum=limit, value=min(int(value), limit))
+    rate = CONTINUED_LR if base_label == CONTINUE_DEFAULT else FRESH_LR
+    mine = isinstance(lr, int | float) and lr not in (FRESH_LR, CONTINUED_LR)
+    return gr.Slider(maximum=limit, value=min(int(value), limit)), gr.skip() if mine else rate
 
 
 # ---------------------------------------------------------------------------------- layout
@@ -349,12 +359,13 @@ def _settings_section(ctx: AppContext) -> tuple[Any, ...]:
     with gr.Accordion("Settings", open=True):
         with gr.Row():
             base = gr.Dropdown(choices=bases, value=first_base, label="Start from", allow_custom_value=True, elem_id="train-base",
-                               info="a base encoder, or the default tagger when the labels match")
+                               info="a base encoder, or continue the default tagger (its labels kept, new ones added)")
             head = gr.Radio(list(HEADS), value=TrainConfig.head, label="Head",
                             info="casing (default) adds a word-shape embedding and IOB2-constrained decoding (load its zip with trust_remote_code=True); linear is plain BertForTokenClassification")
         with gr.Row():
-            epochs = named(gr.Slider(1, 20, value=TrainConfig.epochs, step=1, label="Epochs"))
-            lr = named(gr.Number(value=TrainConfig.lr, label="Learning rate", minimum=1e-6, maximum=1e-2))
+            epochs = named(gr.Slider(1, 20, value=int(TrainConfig.epochs), step=1, label="Epochs"))
+            # a plain float: the default is a float subclass (TrainConfig marks unset fields), which the page would get as text
+            lr = named(gr.Number(value=float(TrainConfig.lr), label="Learning rate", minimum=1e-6, maximum=1e-2))
             batch = named(gr.Slider(1, 128, value=TrainConfig.batch_size, step=1, label="Batch size"))
             # the server checks 16..512; the browser's maximum follows the chosen base
             limit = max_length_limit(ctx, first_base)
@@ -501,7 +512,8 @@ def wire(ctx: AppContext, ui: TrainTab, blocks: gr.Blocks, who: Identity, loaded
                               api_visibility="private", concurrency_limit=4, concurrency_id="inspect")
     keep_form(ui, loaded)
     for trigger in (ui.base_label.change, blocks.load):
-        trigger(bind(ctx, base_changed), [ui.base_label, ui.max_length], ui.max_length, queue=False, api_visibility="private")
+        trigger(bind(ctx, base_changed), [ui.base_label, ui.max_length, ui.lr], [ui.max_length, ui.lr], queue=False,
+                api_visibility="private")
     settings = form_inputs(ui, who)
     shown = [ui.status, ui.loss_plot, ui.f1_plot, ui.scores_df, ui.zip_out, ui.model_name_out]
     extras = [ui.progress, ui.start_btn, ui.cancel_btn, ui.others_md, ui.rename_row, ui.name_box]
