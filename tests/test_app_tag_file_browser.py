@@ -73,7 +73,20 @@ def test_app_tag_file_browser_progress_cancel_finish_and_every_download(app, bro
     monkeypatch.setattr(app.ctx.registry, "predictor", lambda *a, **k: Slow(real(*a, **k)))
     with browser_page(browser, app.url) as page:
         page.locator("#tag-text textarea").wait_for()
-        page.locator("#model-summary").get_by_text("labels").first.wait_for()  # the page's own model list has come
+        page.wait_for_load_state("networkidle")  # the page-load events are done (they set the model list)
+        pick(page, "model-select", "tiny")
+        page.locator("#model-summary").get_by_text("tiny").first.wait_for()
+        page.locator("#tagfile").get_by_text("Tag a file").first.click()
+        empty = tmp_path / "empty.jsonl"
+        empty.write_text("", encoding="utf-8")
+        page.locator("#tagfile-upload input[type=file]").set_input_files(str(empty))
+        page.locator("#tagfile-info").get_by_text("empty.jsonl: the file is empty").wait_for()  # said at once, under it
+        page.locator("#tagfile-start").click()
+        page.locator("#tagfile-upload").get_by_text("empty.jsonl: the file is empty").wait_for()  # Start: at the input itself
+        assert app.ctx.tagging.files.latest(next(iter(app.ctx.tagging.files._jobs), None)) is None  # no job was started
+        page.reload()  # a fresh panel
+        page.locator("#tag-text textarea").wait_for()
+        page.wait_for_load_state("networkidle")
         pick(page, "model-select", "tiny")
         page.locator("#model-summary").get_by_text("tiny").first.wait_for()
         page.locator("#tagfile").get_by_text("Tag a file").first.click()

@@ -152,3 +152,17 @@ def test_data_panel_several_files_train_in_the_worker(ctx: AppContext) -> None:
     meta = json.loads((ctx.registry.get(name, identify(token).owner).path / "tagger.json").read_text())
     assert meta["data_report"]["sources"] == ["doccano.jsonl (doccano, 9 sentences)", "labelstudio.json (labelstudio, 3 sentences)"]
     assert meta["config"]["data_format"] == "auto"
+
+
+def test_app_public_endpoint_names_are_kept(ctx: AppContext) -> None:
+    """API clients call these names: a new tab's private handler must not take one (Gradio renames the later
+    of two same-named endpoints, e.g. /cancel -> /cancel_1, and the clients' calls fail)."""
+    from demo.ui.app import build_app
+
+    blocks, app_ctx = build_app(ctx.settings)
+    try:
+        names = set(blocks.get_api_info()["named_endpoints"])
+    finally:
+        app_ctx.close()
+    assert names == {"/cancel", "/corrections", "/data_report", "/delete", "/download", "/evaluate", "/models", "/rename",
+                     "/save_correction", "/status", "/suggest", "/tag", "/tag_file", "/train"}

@@ -85,8 +85,13 @@ def test_ui_tag_file_preview_shows_the_first_records_and_the_options_that_apply(
     assert "csv" in info and (field.visible, column.visible, lines.visible) == (False, True, False)
     table, _, _, _, lines = tag_file.inspect(ctx, write(tmp_path / "t.txt", f"{SENTENCE}\nJohn lives in Berlin.\n"), lines=True)
     assert len(table) == 2 and lines.visible
-    table, info, *_ = tag_file.inspect(ctx, jsonl(tmp_path / "body.jsonl", 3, field="body"))
+    table, info, field, *_ = tag_file.inspect(ctx, jsonl(tmp_path / "body.jsonl", 3, field="body"))
     assert len(table) == 0 and info.startswith("⚠ body.jsonl, line 1: no") and '"Text field"' in info
+    assert field.visible  # the field to put right is shown with the message
+    table, _, field, *_ = tag_file.inspect(ctx, jsonl(tmp_path / "body.jsonl", 3, field="body"), "body")
+    assert len(table) == 3 and field.visible
+    _, info, field, column, lines = tag_file.inspect(ctx, write(tmp_path / "empty.txt", ""))
+    assert info.startswith("⚠ empty.txt: the file is empty") and not (field.visible or column.visible or lines.visible)
     assert tag_file.inspect(ctx, None)[1] == ""
 
 
@@ -109,7 +114,6 @@ def test_ui_tag_file_bad_input_is_said_at_the_input(ctx: AppContext, tmp_path: P
     assert "threshold must be a number from 0 to 1" in marks(tag_file.check_start(ctx, ok, "tiny", 1.5))[2]
     assert "unknown output format 'xml'" in marks(tag_file.check_api(ctx, ok, "tiny", 0.0, "xml"))[3]
     assert marks(tag_file.check_api(ctx, ok, "tiny", 0.0, "label-studio")) == [""] * 8  # aliases too
-    assert marks(tag_file.check_upload(ctx, jsonl(tmp_path / "g.jsonl", 2, field="body")))[1].startswith("g.jsonl, line 1")
     assert not list(ctx.tagging.files.root.iterdir())  # nothing was queued, nothing written
 
 

@@ -164,14 +164,6 @@ def _marks(problem: tuple[str, str] | None, names: tuple[str, ...]) -> list[dict
     return [gr.validate(problem is None or problem[0] != n, problem[1] if problem and problem[0] == n else "") for n in names]
 
 
-def check_upload(ctx: AppContext, upload: Any, text_field: Any = "text", text_column: Any = "text", lines: Any = False) -> tuple[Any, ...]:
-    """Validator of the preview (an upload, a changed option): a bad file or option is said at it."""
-    if upload_path(upload) is None:  # cleared: nothing to say
-        return tuple(gr.validate(True, "") for _ in range(4))
-    problem = file_problem(ctx, upload, text_field, text_column, lines)
-    return (*_marks(problem, ("file", "text_field", "text_column")), gr.validate(True, ""))
-
-
 def check_start(ctx: AppContext, upload: Any, model: Any, threshold: Any, text_field: Any = "text", text_column: Any = "text",
                 lines: Any = False, owner_token: Any = "") -> tuple[Any, ...]:
     """Validator of Start: no file, a bad file or option, no model, a threshold outside 0..1, said at the input."""
@@ -217,23 +209,23 @@ def _predictor(ctx: AppContext, model: str, owner: str | None) -> Any:
 
 @user_errors
 def inspect(ctx: AppContext, upload: Any, text_field: Any = "text", text_column: Any = "text", lines: Any = False) -> tuple[Any, ...]:
-    """An upload (or a changed option) -> (preview of the first records, a line on the file, and which
-    options apply: the text field for JSON, the text column for CSV/TSV, one document per line for text)."""
+    """An upload (or a changed option) -> (preview of the first records, a line on the file or what is wrong
+    with it, and which options apply: the text field for JSON, the text column for CSV/TSV, one document
+    per line for plain text; shown as soon as the format is known, so that a wrong field can be put right)."""
     path = upload_path(upload)
-    hidden = (gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Checkbox(visible=False))
     if path is None:
-        return render.empty_table(PREVIEW_COLUMNS), "", *hidden
-    opts = options(text_field, text_column, lines)
+        return render.empty_table(PREVIEW_COLUMNS), "", gr.Textbox(visible=False), gr.Textbox(visible=False), gr.Checkbox(visible=False)
+    opts, formats = options(text_field, text_column, lines), set()
     try:
         check_size(path, ctx.tagging.files.limits, path.name)
+        formats = _formats(path)
         rows = preview(path, PREVIEW_ROWS, text_field=opts.text_field, text_column=opts.text_column, lines=opts.lines,
                        max_bytes=ctx.tagging.files.limits.max_bytes)
-        formats = _formats(path)
+        table = pd.DataFrame([[r["id"], r["where"], r["text"]] for r in rows], columns=PREVIEW_COLUMNS)
+        info = (f"**{render.md(path.name)}**: {', '.join(sorted(formats))}, {path.stat().st_size / 1e6:,.2f} MB; its first "
+                f"{len(rows)} document(s) below.")
     except TaggerError as err:
-        return render.empty_table(PREVIEW_COLUMNS), f"⚠ {render.md(app_message(err))}", *hidden
-    table = pd.DataFrame([[r["id"], r["where"], r["text"]] for r in rows], columns=PREVIEW_COLUMNS)
-    size = path.stat().st_size
-    info = f"**{render.md(path.name)}**: {', '.join(sorted(formats))}, {size / 1e6:,.2f} MB; its first {len(rows)} document(s) below."
+        table, info = render.empty_table(PREVIEW_COLUMNS), f"⚠ {render.md(app_message(err))}"
     return (table, info, gr.Textbox(visible=bool(formats & {"jsonl", "json"})), gr.Textbox(visible=bool(formats & {"csv", "tsv"})),
             gr.Checkbox(visible="text" in formats))
 
@@ -394,14 +386,15 @@ def wire(ctx: AppContext, ui: FilePanel, model: gr.Dropdown, threshold: gr.Slide
     shown = [ui.preview, ui.info, ui.text_field, ui.text_column, ui.lines]
     for trigger in (ui.upload.change, ui.text_field.submit, ui.text_field.blur, ui.text_column.submit, ui.text_column.blur,
                     ui.lines.input):
-        trigger(bind(ctx, inspect), read, shown, validator=bind(ctx, check_upload), api_visibility="private",
-                concurrency_limit=4, concurrency_id="tagfile-inspect")
+        trigger(bind(ctx, inspect), read, shown, api_name="tagfile_inspect", api_visibility="private", concurrency_limit=4, concurrency_id="tagfile-inspect")
     inputs = [ui.upload, model, threshold, ui.text_field, ui.text_column, ui.lines, who.token]
-    ui.start_btn.click(bind(ctx, start), inputs, ui.view, validator=bind(ctx, check_start), api_visibility="private",
+    ui.start_btn.click(bind(ctx, start), inputs, ui.view, validator=bind(ctx, check_start), api_name="tagfile_start",
+                       api_visibility="private",
                        concurrency_limit=4, concurrency_id="tagfile-submit")
     for trigger in (ui.timer.tick, loaded.then):
-        trigger(bind(ctx, poll), [who.token, ui.seen], ui.view, **quiet)
-    ui.cancel_btn.click(bind(ctx, cancel), who.token, ui.status, **quiet)
+        trigger(bind(ctx, poll), [who.token, ui.seen], ui.view, api_name="tagfile_poll", **quiet)
+    # named, so that the Fine-tune tab keeps the public name "cancel" (a private handler takes its function's name)
+    ui.cancel_btn.click(bind(ctx, cancel), who.token, ui.status, api_name="tagfile_cancel", **quiet)
     api_inputs = [ui.upload, model, threshold, ui.api_format, ui.text_field, ui.text_column, ui.lines, who.token]
     # as many followers as file jobs can be running or waiting; more wait in Gradio's request queue
     ui.api_btn.click(bind(ctx, tag_file), api_inputs, ui.api_out, api_name="tag_file", validator=bind(ctx, check_api),
