@@ -1,4 +1,4 @@
-"""demo.service.tagging, with no Gradio: the micro-batcher (answers equal tagging alone), the serving
+"""demo.service.tagging (batching, serving, file_jobs), with no Gradio: the micro-batcher (answers equal tagging alone), the serving
 backend check (ONNX Runtime only where it gives torch's labels; torch when it fails or disagrees), one
 pass writing every output format (the same files as tagger.bulk.tag_file writes one by one), and file
 jobs (limits, cancel, owners; no output left behind)."""
@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from support import two_sentences_conll, wait_for
 
-from demo.service import tagging
-from demo.service.tagging import Batcher, FileJobs, FileOptions, FileRefused, Limits, Serving, choose_backend, tag_to_outputs
+from demo.service import file_jobs as tagging
+from demo.service.batching import Batcher
+from demo.service.file_jobs import FileJobs, FileOptions, FileRefused, Limits, tag_to_outputs
+from demo.service.serving import Serving, choose_backend
 from tagger.bulk import TaggingCancelled, tag_file
 from tagger.errors import DataError, InputError
 from tagger.meta import MAX_TEXT_CHARS

@@ -16,8 +16,8 @@ import pytest
 from support import app_settings, wait_for
 
 from demo.service.app_context import AppContext
+from demo.service.file_jobs import DONE
 from demo.service.owners import token_owner
-from demo.service.tagging import DONE
 from demo.ui import tag_file, tag_tab
 from tagger.outputs import OUTPUT_FORMATS
 

@@ -1,6 +1,6 @@
 """The Tag tab's "Tag a file" panel: upload a file of unlabeled documents (any format
 :mod:`tagger.inputs` reads), see its first records, tag it with the tab's model and confidence
-threshold in a background job on the server (:class:`demo.service.tagging.FileJobs`: a closed page does
+threshold in a background job on the server (:class:`demo.service.file_jobs.FileJobs`: a closed page does
 not stop it, and only its owner sees or cancels it), follow its progress with the time left, cancel it,
 and download the result in every output format (one pass of the model writes them all).
 
@@ -21,9 +21,9 @@ import gradio as gr
 import pandas as pd
 
 from demo.service.app_context import AppContext
+from demo.service.file_jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, FileJob, FileOptions, FileRefused, check_size
 from demo.service.progress import about
 from demo.service.registry import UnknownModel
-from demo.service.tagging import CANCELLED, DONE, FAILED, QUEUED, RUNNING, FileJob, FileOptions, FileRefused, check_size
 from tagger.bulk import check_threshold, preview
 from tagger.errors import ModelError, TaggerError
 from tagger.outputs import OUTPUT_FORMATS, output_format

@@ -5,7 +5,7 @@ tests call them without a server; :func:`build` lays the tab out (inside ``gr.Ta
 returns its components as :class:`TagTab`; :func:`wire` connects events. Public API:
 ``/tag`` (parameters ``text``, ``model_name``, ``owner_token``: with private runs, a run is
 found only for its owner; ``threshold``, last and optional: entities whose score is below it are
-left out). Concurrent ``/tag`` requests are tagged together (:class:`demo.service.tagging.Batcher`).
+left out). Concurrent ``/tag`` requests are tagged together (:class:`demo.service.batching.Batcher`).
 The "Tag a file" panel under the results is :mod:`demo.ui.tag_file` (``/tag_file``).
 """
 
