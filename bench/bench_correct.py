@@ -361,7 +361,7 @@ def notes_lines(domains: Sequence[Domain], args: argparse.Namespace, conll: dict
         if moved:
             checks += (f"; held-out sentences with a type no training sentence had, moved to the training part (the trainer refuses "
                        f"such a split): {moved}")
-        skipped = "; ".join(f"{k}: {v}" for k, v in sorted(d.notes.items()) if v) or "none"
+        skipped = "; ".join(f"{k}: {v}" for k, v in sorted(d.notes.items()) if v) or "no span dropped, no text skipped"
         out.append(f"- {d.name}: {len(d.texts):,} distinct training texts; {skipped}. Gold entities as the project's reader reads the "
                    f"original records / the store's export, per round: {checks}. Types: {', '.join(sorted(d.types))} "
                    f"(new to the model: {', '.join(sorted(d.new)) or 'none'}).")
