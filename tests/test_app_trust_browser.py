@@ -32,6 +32,33 @@ SIDEWAYS = """(elements) => {
   return out;
 }"""
 
+# Every table on screen: its visible column headers stand over the cells of its first row (Gradio 6 sizes the
+# header, a sizing row and a virtual body apart: a column hidden or resized in one of them only shifts the
+# others), and no header or cell is broken inside a word (a column squeezed narrower than one word).
+TABLES = r"""() => {
+  const out = [];
+  for (const grid of document.querySelectorAll('[role=grid]')) {
+    if (grid.getClientRects().length === 0) continue;
+    let p = grid, id = ''; while (p && !id) { id = p.id; p = p.parentElement; }
+    const shown = e => e.getClientRects().length > 0 && getComputedStyle(e).display !== 'none';
+    const heads = [...grid.querySelectorAll('th.header-cell')].filter(shown);
+    const row = grid.querySelector('[role=row].virtual-row');
+    const cells = row ? [...row.querySelectorAll('[role=gridcell]')].filter(shown) : [];
+    if (cells.length && cells.length !== heads.length) out.push(`#${id}: ${heads.length} headers over ${cells.length} cells`);
+    cells.forEach((c, i) => { const h = heads[i]; if (!h) return;
+      const a = h.getBoundingClientRect(), b = c.getBoundingClientRect();
+      if (Math.abs(a.left - b.left) > 2 || Math.abs(a.width - b.width) > 2) out.push(`#${id} column ${i + 1}: header at ${a.left}+${a.width}, cells at ${b.left}+${b.width}`); });
+    for (const span of [...heads, ...cells].map(e => e.querySelector('span')).filter(Boolean)) {
+      const words = span.innerText.trim().split(/\s+/).filter(Boolean);
+      if (!words.length) continue;
+      const range = document.createRange(); range.selectNodeContents(span);
+      const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top))).size;
+      if (lines > words.length) out.push(`#${id}: "${span.innerText.trim()}" broken inside a word (${lines} lines)`);
+    }
+  }
+  return out;
+}"""
+
 
 @contextmanager
 def page_at(browser: Any, url: str, width: int, height: int) -> Iterator[Any]:
@@ -63,6 +90,8 @@ def assert_no_sideways_scroll(page: Any, where: str, elements: bool) -> None:
     offenders = page.evaluate(SIDEWAYS, elements)
     page.screenshot(path=str(ARTIFACTS / f"trust-{where}.png"), full_page=True)
     assert offenders == [], f"{where} scrolls sideways: {offenders}"
+    tables = page.evaluate(TABLES)
+    assert tables == [], f"{where}: tables out of line or squeezed: {tables}"
 
 
 def text_in(page: Any, elem_id: str, text: str) -> None:

@@ -115,8 +115,9 @@ def editor_html(session: CorrectSession | None, low: float, stamp: int = 0) -> s
 
 CSS = """
 .cx { font-size: 15px; }
-.cx-head { display: flex; align-items: center; gap: 12px; margin-bottom: 6px; }
-.cx-bar { flex: 0 0 220px; height: 10px; accent-color: #6366f1; }
+.cx-head { display: flex; flex-wrap: wrap; align-items: center; gap: 4px 12px; margin-bottom: 6px; }
+.cx-bar { flex: 0 1 220px; min-width: 120px; height: 10px; accent-color: #6366f1; }
+.cx-count { flex: 1 1 240px; }  /* a phone puts the counter under the bar, not squeezed beside it */
 .cx-count, .cx-meta, .cx-note, .cx-keys, .cx-hint { color: var(--body-text-color-subdued, #6b7280); font-size: 13px; }
 .cx-text { white-space: pre-wrap; line-height: 2.1; padding: 12px 14px; border: 1px solid var(--border-color-primary, #e5e7eb);
   border-radius: 8px; background: var(--background-fill-primary, #fff); margin: 6px 0; min-height: 3em; }

@@ -350,7 +350,7 @@ def _results_section() -> tuple[Any, ...]:
                                   interactive=False, wrap=True, column_widths=render.SCORE_WIDTHS, elem_id="eval-compare-table")
         disagree_df = gr.Dataframe(render.empty_table(view.DISAGREE_COLUMNS), label="Sentences the two models tag differently",
                                    interactive=False, max_height=360, wrap=True,
-                                   column_widths=["5%", "29%", "18%", "18%", "18%", "6%", "6%"], elem_id="eval-disagreements")
+                                   column_widths=["5%", "26%", "17%", "17%", "17%", "9%", "9%"], elem_id="eval-disagreements")
     downloads = gr.File(label="Downloads: predictions (CoNLL: word gold predicted; JSONL) and the sentences with errors",
                         file_count="multiple", interactive=False, elem_id="eval-downloads")
     return summary, scores_df, errors_df, confusion, compare_md, compare_df, disagree_df, downloads

@@ -31,7 +31,7 @@ from . import render
 log = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "Internal error; see the server log."
-CSS = """
+_CSS = """
 #tag-info p, #train-status p { margin: 0; }
 footer { display: none !important; }
 /* Highlighted text (class "chips") reads as running text: Gradio lays each segment out as a flex box
@@ -40,6 +40,7 @@ footer { display: none !important; }
 .chips .textfield { display: block; font-size: 0; line-height: 1.9; word-break: normal; overflow-wrap: anywhere; }
 .chips .token-container { display: inline; font-size: 0; }
 .chips .token { font-size: 0; }
+.chips .line-break { display: block; }  /* Gradio's mark of a newline in the text (a sentence a line) */
 .chips .token > * { font-size: var(--text-md); line-height: 1.45; white-space: pre-wrap; }
 table.cm { border-collapse: collapse; font-variant-numeric: tabular-nums; font-size: 13px; }
 table.cm th, table.cm td { padding: 3px 6px; text-align: right; }
@@ -48,20 +49,38 @@ table.cm th.cm-row { text-align: left; }
 .cm-note { font-size: 12px; color: var(--body-text-color-subdued); margin-top: 6px; }
 @media (max-width: 720px) { .cm-wide { display: none; } .cm-narrow { display: block; } table.cm { font-size: 12px; }
   table.cm th, table.cm td { padding: 2px 4px; } }
-/* Phones: wide tables keep the columns that matter (the hidden ones are in the downloads and the API) */
+/* Phones: wide tables scroll inside their own box (PHONE_MIN_WIDTH, below) */
 @media (max-width: 720px) {
-  #runs-table th:nth-child(2), #runs-table td:nth-child(2), #runs-table th:nth-child(3), #runs-table td:nth-child(3),
-  #runs-table th:nth-child(6), #runs-table td:nth-child(6), #runs-table th:nth-child(8), #runs-table td:nth-child(8),
-  #runs-table th:nth-child(9), #runs-table td:nth-child(9),
-  #entity-table th:nth-child(4), #entity-table td:nth-child(4), #entity-table th:nth-child(5), #entity-table td:nth-child(5),
-  #entity-table th:nth-child(6), #entity-table td:nth-child(6), #word-table th:nth-child(1), #word-table td:nth-child(1),
-  #eval-disagreements th:nth-child(1), #eval-disagreements td:nth-child(1), #eval-disagreements th:nth-child(6),
-  #eval-disagreements td:nth-child(6), #eval-disagreements th:nth-child(7), #eval-disagreements td:nth-child(7) { display: none; }
+%s
 }
 .job-progress { display: flex; align-items: center; gap: 10px; }
 .job-progress progress { flex: 1; height: 12px; accent-color: #6366f1; }
 .chips .token.highlighted { display: inline-block; margin: 0; padding: 0 3px; }
 """
+
+
+# The width (px) below which a wide table stops shrinking on a phone and scrolls inside its own box instead
+# (the page never scrolls sideways). Gradio 6 sets every column's width in pixels from column_widths and the
+# width of the table's viewport, in the header, the sizing row and the virtual body alike: widening the
+# viewport keeps them lined up (hiding columns by CSS does not: the body keeps the hidden columns' room), and
+# words are no longer broken letter by letter.
+PHONE_MIN_WIDTH = {"runs-table": 1240, "entity-table": 660, "word-table": 560, "eval-disagreements": 900, "eval-errors": 860,
+                   "scores-table": 600, "eval-scores": 600, "eval-compare-table": 600, "tagfile-preview": 480,
+                   "tagfile-results": 480}
+
+
+def phone_tables(widths: dict[str, int]) -> str:
+    """CSS that lets each table of ``widths`` (:data:`PHONE_MIN_WIDTH`) scroll inside itself below its width.
+
+    >>> print(phone_tables({"t": 400}))
+      #t .table-wrap { overflow-x: auto; }
+      #t .virtual-table-viewport { min-width: 400px; }
+    """
+    return "\n".join(f"  #{t} .table-wrap {{ overflow-x: auto; }}\n  #{t} .virtual-table-viewport {{ min-width: {w}px; }}"
+                     for t, w in widths.items())
+
+
+CSS = _CSS.replace("%s", phone_tables(PHONE_MIN_WIDTH), 1)
 
 
 def user_error(err: BaseException | str) -> gr.Error:

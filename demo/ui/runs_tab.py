@@ -141,7 +141,7 @@ def build(ctx: AppContext) -> RunsTab:
         gr.Markdown(f"{whose} Pick one to use it in the Tag tab, download it, rename it or delete it.")
         refresh = gr.Button("↻", scale=0, min_width=48)
     table = gr.Dataframe(render.runs_table([]), label="Runs", interactive=False, max_height=400, wrap=True,
-                         column_widths=["16%", "8%", "11%", "19%", "12%", "9%", "7%", "8%", "10%"], elem_id="runs-table")
+                         column_widths=["20%", "7%", "11%", "17%", "12%", "7%", "8%", "8%", "10%"], elem_id="runs-table")
     with gr.Row():
         picker = gr.Dropdown(choices=[], value=None, label="Run", scale=3, allow_custom_value=True, elem_id="run-select")  # choices are per caller
         use_btn = gr.Button("Use in Tag tab", interactive=False, elem_id="run-use")
