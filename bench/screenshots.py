@@ -102,8 +102,10 @@ def detokenize(words: list[str]) -> str:
 
     >>> detokenize(["Japan", "began", "(", "the", "cup", ")", "in", "Al-Ain", ",", "it", "'s", "said", "."])
     "Japan began (the cup) in Al-Ain, it's said."
+    >>> detokenize(["European", "Champions", "'", "League"])
+    "European Champions' League"
     """
-    text = " ".join(words)
+    text = re.sub(r"s ' ", "s' ", " ".join(words))
     text = re.sub(r" ([.,;:!?)\]}%]|'s\b|n't\b)", r"\1", text)
     return re.sub(r"([(\[{$]) ", r"\1", text)
 
@@ -159,6 +161,7 @@ def save_png(png: bytes, path: Path) -> None:
 def settle(page: Any, width: int, height: int) -> None:
     """Resize the page and give the layout (tab bar, plots, tables) time to follow."""
     page.set_viewport_size({"width": width, "height": height})
+    page.mouse.move(0, 0)  # no hover colour on the button clicked last
     page.wait_for_timeout(1200)
     page.evaluate("window.scrollTo(0, 0)")
 
