@@ -44,7 +44,11 @@ def test_runs_lists_complete_runs_newest_first(tmp_path: Path) -> None:
     summary = ModelRegistry(None, [], store).run_summaries()[1]
     assert summary["name"] == "trained-1" and summary["dev_f1"] == 81.2 and summary["device"] == "cpu"
     assert summary["labels"] == ["O", "B-PER", "I-PER"] and summary["base"] == "tiny" and summary["test_f1"] is None
-    assert summary["seconds"] == 12.5 and summary["owner"] == ALICE  # a version-1 record: train_seconds was the wall time
+    assert summary["seconds"] == 12.5  # a version-1 record: train_seconds was the wall time
+    # whose it is, said to the caller (never the owner's id): shared runs, a caller without a token, then Alice
+    assert summary["owner"] == "another user" and not summary["changeable"]
+    mine = ModelRegistry(None, [], store).run_summaries(ALICE)[1]
+    assert mine["owner"] == "you" and mine["changeable"]
     store.close()
 
 
