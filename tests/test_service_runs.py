@@ -251,3 +251,17 @@ def test_runs_private_by_default_on_a_space_only(monkeypatch: pytest.MonkeyPatch
     settings = AppSettings.from_env()
     assert settings.private_runs and settings.train_parallel == 2 and settings.train_queue == 7
 
+
+
+def test_registry_a_broken_model_folder_is_named_in_one_error_for_every_tab(tmp_path: Path) -> None:
+    """Tag, Tag a file, Evaluate and Correct all load through ``predictor``: one message, naming the model."""
+    from tagger.errors import ModelError
+
+    broken = tmp_path / "dirs" / "broken"
+    broken.mkdir(parents=True)
+    (broken / "config.json").write_text("{not json", encoding="utf-8")
+    store = RunStore(tmp_path / "runs")
+    registry = ModelRegistry(None, [tmp_path / "dirs"], store)
+    with pytest.raises(ModelError, match="^Cannot load model 'broken': "):
+        registry.predictor("broken")
+    store.close()

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tagger.errors import TaggerError
+from tagger.errors import ModelError, TaggerError
 from tagger.meta import is_model_folder
 from tagger.record import ModelRecord, read_record
 
@@ -92,7 +92,8 @@ class ModelRegistry:
 
     def predictor(self, name: str, owner: str | None = None) -> Any:
         """A cached :class:`tagger.predict.Predictor` for a model the caller may use (loads on
-        first use, on the GPU when there is one)."""
+        first use, on the GPU when there is one). A folder that fails to load raises
+        :class:`~tagger.errors.ModelError` naming the model (UnknownModel: not one the caller may use)."""
         entry = self.get(name, owner)
         with self._lock:
             pred = self._predictors.get(entry.path)
@@ -101,7 +102,10 @@ class ModelRegistry:
                 return pred
             from tagger.predict import Predictor
 
-            pred = Predictor.from_dir(entry.path)
+            try:
+                pred = Predictor.from_dir(entry.path)
+            except (ModelError, OSError) as err:  # a broken model folder
+                raise ModelError(f"Cannot load model {name!r}: {err}") from None
             self._predictors[entry.path] = pred
             while len(self._predictors) > self.cache_size:
                 self._predictors.popitem(last=False)

@@ -30,10 +30,9 @@ from demo.service.correct_session import ORDERS, SPLITS, CorrectSession, read_fi
 from demo.service.correction_spans import CorrectionError, check_dataset_name, suggestions
 from demo.service.corrections import EXPORTS, CorrectionStore
 from demo.service.job_queue import DONE, FAILED, JobError
-from demo.service.registry import UnknownModel
 from demo.service.runs import RunError
 from tagger.config import TrainConfig
-from tagger.errors import InputError, ModelError, TaggerError
+from tagger.errors import InputError, TaggerError
 from tagger.preflight import preflight
 from tagger.record import f1_of
 
@@ -67,13 +66,8 @@ def export_file(ctx: AppContext, owner: str | None, dataset: Any, fmt: Any = "js
 
 
 def _predict(ctx: AppContext, model: str, owner: str | None) -> Any:
-    """``predict_batch`` of a model the caller may use (UnknownModel otherwise)."""
-    try:
-        return ctx.registry.predictor(model, owner).predict_batch
-    except (UnknownModel, InputError):
-        raise
-    except (ModelError, OSError) as err:  # a broken model folder
-        raise ModelError(f"Cannot load model {model!r}: {err}") from None
+    """``predict_batch`` of a model the caller may use (UnknownModel otherwise; ModelError: a broken folder)."""
+    return ctx.registry.predictor(model, owner).predict_batch
 
 
 def summary_md(ctx: AppContext, owner: str | None, dataset: Any) -> str:

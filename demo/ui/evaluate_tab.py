@@ -25,10 +25,9 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from demo.service.app_context import AppContext
-from demo.service.registry import UnknownModel
 from tagger.analysis import ERROR_KINDS, filter_sentences, sort_sentences
 from tagger.data import read_file
-from tagger.errors import ConfigError, InputError, ModelError
+from tagger.errors import ConfigError, InputError
 from tagger.meta import dev_data_path
 
 from . import evaluate_view as view
@@ -86,14 +85,6 @@ def _column(label_column: Any) -> int:
         raise ConfigError(f"label column must be a whole number, got {label_column!r}") from None
 
 
-def _predictor(ctx: AppContext, name: Any, owner: str | None) -> Any:
-    try:
-        return ctx.registry.predictor(name, owner)
-    except UnknownModel:
-        raise
-    except (ModelError, OSError) as err:  # a broken model folder
-        raise ModelError(f"Cannot load model {name!r}: {err}") from None
-
 
 def _download_dir(ctx: AppContext) -> Path:
     """A fresh folder for one evaluation's files, under the context's temporary folder (removed
@@ -126,8 +117,8 @@ def analyse_sentences(ctx: AppContext, sentences: list[Sentence], source: str, m
     from tagger.evaluation import evaluate as run_evaluation
 
     other = compare_with if compare_with not in (None, "", NO_COMPARE) else None
-    predictor = _predictor(ctx, model, owner)
-    second = _predictor(ctx, other, owner) if other else None
+    predictor = ctx.registry.predictor(model, owner)
+    second = ctx.registry.predictor(other, owner) if other else None
     passes = 2 if second else 1
     t0 = time.perf_counter()
 

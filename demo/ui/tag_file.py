@@ -23,9 +23,8 @@ import pandas as pd
 from demo.service.app_context import AppContext
 from demo.service.file_jobs import CANCELLED, DONE, FAILED, QUEUED, RUNNING, FileJob, FileOptions, FileRefused, check_size
 from demo.service.progress import about
-from demo.service.registry import UnknownModel
 from tagger.bulk import check_threshold, preview
-from tagger.errors import ModelError, TaggerError
+from tagger.errors import TaggerError
 from tagger.outputs import OUTPUT_FORMATS, output_format
 
 from . import render
@@ -198,14 +197,6 @@ def output_format_name(value: Any) -> str:
 
 
 # ---------------------------------------------------------------------------------- handlers
-def _predictor(ctx: AppContext, model: str, owner: str | None) -> Any:
-    try:
-        return ctx.registry.predictor(model, owner)
-    except UnknownModel:
-        raise
-    except (ModelError, OSError) as err:  # a broken model folder
-        raise ModelError(f"Cannot load model {model!r}: {err}") from None
-
 
 @user_errors
 def inspect(ctx: AppContext, upload: Any, text_field: Any = "text", text_column: Any = "text", lines: Any = False) -> tuple[Any, ...]:
@@ -263,7 +254,7 @@ def start(ctx: AppContext, upload: Any, model: str, threshold: float = 0.0, text
     path = upload_path(upload)
     if path is None:
         raise FileRefused(UPLOAD_FIRST)
-    job = ctx.tagging.files.submit(owner, _predictor(ctx, model, owner), path, model=model, threshold=threshold,
+    job = ctx.tagging.files.submit(owner, ctx.registry.predictor(model, owner), path, model=model, threshold=threshold,
                                    options=options(text_field, text_column, lines))
     return job_view(ctx, job, [job.id, job.version, job.state])
 
@@ -302,7 +293,7 @@ def tag_file(ctx: AppContext, file: Any, model: str, threshold: float = 0.0, out
     path = upload_path(file)
     if path is None:
         raise FileRefused(UPLOAD_FIRST)
-    job = ctx.tagging.files.submit(owner, _predictor(ctx, model, owner), path, model=model, threshold=threshold, formats=[fmt],
+    job = ctx.tagging.files.submit(owner, ctx.registry.predictor(model, owner), path, model=model, threshold=threshold, formats=[fmt],
                                    options=options(text_field, text_column, lines))
     while not job.finished:
         snap = ctx.tagging.files.snapshot(job)

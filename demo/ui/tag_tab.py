@@ -45,10 +45,7 @@ def tag(ctx: AppContext, text: str, model_name: str, owner_token: str = "", requ
     threshold = check_threshold(threshold)
     owner = caller(owner_token, request).owner
     entry = ctx.registry.get(model_name, owner)  # UnknownModel
-    try:
-        predictor = ctx.registry.predictor(model_name, owner)
-    except (ModelError, OSError) as err:  # a broken model folder
-        raise ModelError(f"Cannot load model {model_name!r}: {err}") from None
+    predictor = ctx.registry.predictor(model_name, owner)  # ModelError: a broken model folder
     low = ctx.settings.low_confidence
     t0 = time.perf_counter()
     pred = ctx.tagging.predict(predictor, text, str(entry.path))  # with the requests that come with it; InputError past MAX_TEXT_CHARS
