@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from common import CONLL, REPO, running_app  # adds the repo to sys.path
+from page_checks import SIDEWAYS, TABLES
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -49,20 +50,6 @@ FALLBACK_TEXTS = [  # the Correct tab's texts without ../shared/data
     "The United Nations met in New York to discuss the crisis in Ethiopia.",
     "Barcelona beat Real Madrid 2-1 at the Camp Nou on Saturday.",
 ]
-# Everything that scrolls sideways: the page itself, and any element with a horizontal scrollbar (from tests/test_app_trust_browser.py)
-SIDEWAYS = """() => {
-  const out = [], de = document.documentElement;
-  if (de.scrollWidth > de.clientWidth + 1) out.push(`page: ${de.scrollWidth} > ${de.clientWidth}`);
-  for (const el of document.querySelectorAll('body *')) {
-    if (el.getClientRects().length === 0) continue;
-    const x = getComputedStyle(el).overflowX;
-    if ((x === 'auto' || x === 'scroll') && el.scrollWidth > el.clientWidth + 1) {
-      let p = el, id = ''; while (p && !id) { id = p.id; p = p.parentElement; }
-      out.push(`#${id} ${String(el.className).slice(0, 40)}: ${el.scrollWidth} > ${el.clientWidth}`);
-    }
-  }
-  return out;
-}"""
 # The top and bottom of an element in page coordinates (bounding_box() is relative to the scrolled viewport)
 EXTENT = "(sel) => { const r = document.querySelector(sel).getBoundingClientRect(); return [r.top + scrollY, r.bottom + scrollY]; }"
 
@@ -172,8 +159,8 @@ def report_page(page: Any, where: str, sideways: bool) -> None:
     if toasts:
         print(f"  {where}: TOAST on screen: {toasts}", flush=True)
     if sideways:
-        offenders = page.evaluate(SIDEWAYS)
-        print(f"  {where}: scrolls sideways: {offenders if offenders else 'nothing'}", flush=True)
+        offenders = page.evaluate(SIDEWAYS, False) + page.evaluate(TABLES)  # the page; tables out of line or squeezed
+        print(f"  {where}: scrolls sideways or tables out of line: {offenders if offenders else 'nothing'}", flush=True)
 
 
 @dataclass

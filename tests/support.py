@@ -198,3 +198,18 @@ def browser_page(browser: Any, url: str, height: int = 1000) -> Iterator[Any]:
         yield page
     finally:
         context.close()
+
+
+def add_run(root: Path, tiny_tagger: Path, run_id: str, token: str, created: float = 1000.0) -> Path:
+    """A run as a finished job leaves it in the models folder ``root``: the tiny tagger (with its dev
+    set) and a run record owned by ``token``'s owner."""
+    import json
+
+    from demo.service.owners import token_owner
+
+    folder = root / run_id
+    shutil.copytree(tiny_tagger, folder)
+    meta = json.loads((folder / "tagger.json").read_text())
+    meta["run"] = {"id": run_id, "name": run_id, "owner": token_owner(token), "created": created, "train_file": "mine.conll"}
+    (folder / "tagger.json").write_text(json.dumps(meta))
+    return folder

@@ -9,7 +9,6 @@ Fine-tune tab's Cancel button and timer)."""
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
@@ -17,7 +16,7 @@ from typing import Any
 
 import gradio as gr
 import pytest
-from support import DEV_FILE, app_settings
+from support import DEV_FILE, add_run, app_settings
 
 from demo.service.app_context import AppContext
 from demo.service.owners import token_owner
@@ -34,14 +33,6 @@ TEXT = "Angela Merkel visited Paris today."
 def no_progress(*_args: Any, **_kwargs: Any) -> None:
     return None
 
-
-def add_run(root: Path, tiny_tagger: Path, run_id: str, token: str) -> None:
-    """A run as a finished job leaves it: the tiny tagger (with its dev set) and a run record."""
-    folder = root / run_id
-    shutil.copytree(tiny_tagger, folder)
-    meta = json.loads((folder / "tagger.json").read_text())
-    meta["run"] = {"id": run_id, "name": run_id, "owner": token_owner(token), "created": 1000.0, "train_file": "mine.conll"}
-    (folder / "tagger.json").write_text(json.dumps(meta))
 
 
 @pytest.fixture

@@ -4,17 +4,15 @@ with an AppContext: each owner sees, tags with, downloads, renames and deletes o
 from __future__ import annotations
 
 import json
-import shutil
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
 import gradio as gr
 import pytest
-from support import app_settings
+from support import add_run, app_settings
 
 from demo.service.app_context import AppContext
-from demo.service.owners import token_owner
 from demo.ui import runs_tab, tag_tab
 
 pytestmark = pytest.mark.app
@@ -22,20 +20,12 @@ ALICE_TOKEN, BOB_TOKEN = "a" * 32, "b" * 32
 REQUEST = SimpleNamespace(username=None)
 
 
-def add_run(ctx: AppContext, tiny_tagger: Path, run_id: str, token: str, created: float) -> None:
-    """A run as a finished job leaves it: the tiny tagger with a run record."""
-    folder = ctx.runs.root / run_id
-    shutil.copytree(tiny_tagger, folder)
-    meta = json.loads((folder / "tagger.json").read_text())
-    meta["run"] = {"id": run_id, "name": run_id, "owner": token_owner(token), "created": created, "train_file": "mine.conll"}
-    (folder / "tagger.json").write_text(json.dumps(meta))
-
 
 @pytest.fixture
 def ctx(tiny_base: Path, tiny_tagger: Path, tmp_path: Path):
     context = AppContext(app_settings(tmp_path, tiny_base, tiny_tagger, prewarm_worker=False, private_runs=True))
-    add_run(context, tiny_tagger, "trained-alice", ALICE_TOKEN, 2000.0)
-    add_run(context, tiny_tagger, "trained-bob", BOB_TOKEN, 1000.0)
+    add_run(context.runs.root, tiny_tagger, "trained-alice", ALICE_TOKEN, 2000.0)
+    add_run(context.runs.root, tiny_tagger, "trained-bob", BOB_TOKEN, 1000.0)
     yield context
     context.close()
 
@@ -94,8 +84,8 @@ def test_runs_tab_shared_runs_say_whose_and_offer_only_what_works(tiny_base: Pat
     Delete are offered on the caller's own runs only, and Delete asks before anything is removed."""
     context = AppContext(app_settings(tmp_path, tiny_base, tiny_tagger, prewarm_worker=False, private_runs=False))
     try:
-        add_run(context, tiny_tagger, "trained-alice", ALICE_TOKEN, 2000.0)
-        add_run(context, tiny_tagger, "trained-bob", BOB_TOKEN, 1000.0)
+        add_run(context.runs.root, tiny_tagger, "trained-alice", ALICE_TOKEN, 2000.0)
+        add_run(context.runs.root, tiny_tagger, "trained-bob", BOB_TOKEN, 1000.0)
         table, picker, use, download, delete, rename, note, confirm = runs_tab.list_runs(context, "trained-bob", ALICE_TOKEN, REQUEST)
         assert dict(zip(table["name"], table["whose"])) == {"trained-alice": "you", "trained-bob": "another user"}
         assert picker.value == "trained-bob" and use.interactive and download.interactive

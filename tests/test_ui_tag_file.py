@@ -5,7 +5,6 @@ to every download, cancel, /tag_file, and private runs."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -13,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 import pytest
-from support import app_settings, wait_for
+from support import add_run, app_settings, wait_for
 
 from demo.service.app_context import AppContext
 from demo.service.file_jobs import DONE
@@ -26,13 +25,6 @@ ALICE, BOB = "a" * 32, "b" * 32
 REQUEST = SimpleNamespace(username=None)
 SENTENCE = "Angela Merkel visited Paris today."
 
-
-def add_run(root: Path, tiny_tagger: Path, run_id: str, token: str) -> None:
-    folder = root / run_id
-    shutil.copytree(tiny_tagger, folder)
-    meta = json.loads((folder / "tagger.json").read_text())
-    meta["run"] = {"id": run_id, "name": run_id, "owner": token_owner(token), "created": 1000.0, "train_file": "mine.conll"}
-    (folder / "tagger.json").write_text(json.dumps(meta))
 
 
 @pytest.fixture(scope="module")
