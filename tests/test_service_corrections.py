@@ -16,8 +16,8 @@ from types import SimpleNamespace
 import pytest
 from support import REPO
 
+from demo.service import atomic
 from demo.service import correction_spans as cspans
-from demo.service import corrections as cs
 from demo.service.correct_session import CorrectSession, Item, read_file_texts, read_pasted, start_session
 from demo.service.correction_spans import CorrectionError
 from demo.service.corrections import CorrectionStore
@@ -128,7 +128,7 @@ def test_service_corrections_a_save_cut_short_keeps_every_earlier_correction(sto
         f.write(data[: len(data) // 2])
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(cs, "_write_all", half_then_die)
+    monkeypatch.setattr(atomic, "_write_all", half_then_die)
     with pytest.raises(OSError, match="simulated"):
         store.save(ME, "fixes", TEXT, [[0, 13, "PER"]])
     assert store.path(ME, "fixes").read_bytes() == before

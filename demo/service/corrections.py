@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import tempfile
 import threading
 import time
@@ -45,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
+from .atomic import write_atomic
 from .correction_spans import (
     ANSWERS,
     CorrectionError,
@@ -62,37 +62,6 @@ FOLDER = ".corrections"
 EXPORTS = (("jsonl", "span JSONL (Prodigy / doccano shape)"), ("conll", "CoNLL (word, IOB2 tag)"))
 MAX_RECORDS = 10_000  # texts in one dataset
 MAX_DATASETS = 50  # datasets per owner
-
-
-def _write_all(f: Any, data: bytes) -> None:
-    """Write ``data`` to the open file ``f`` (one place, so a test can cut a save short)."""
-    f.write(data)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """``data`` as the new content of ``path``: a temporary file in the same folder, fsynced, then
-    renamed over ``path`` in one step (and the folder fsynced, so the rename survives a crash)."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            _write_all(f, data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # a platform without directory handles
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
 
 
 # ---------------------------------------------------------------------------------------------- the store

@@ -24,7 +24,6 @@ import logging
 import os
 import re
 import shutil
-import tempfile
 import threading
 import time
 import zipfile
@@ -36,6 +35,7 @@ from tagger.errors import TaggerError
 from tagger.meta import META_FILE
 from tagger.record import ModelRecord, RunInfo
 
+from .atomic import write_json_atomic
 from .owners import can_change, can_see
 
 try:
@@ -119,19 +119,6 @@ class Run:
     @property
     def created(self) -> float:
         return self.info.created if self.info.created is not None else self.path.stat().st_mtime
-
-
-def write_json_atomic(path: Path, value: dict[str, Any]) -> None:
-    """Write JSON to ``path`` through a temporary file and one rename: readers see the old or the new file."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(value, f, indent=2)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class RunStore:
