@@ -118,11 +118,12 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     onnx_p = Predictor.from_dir(args.model, device="cpu", backend="onnx")
     onnx_setup = time.perf_counter() - t
+    int8_p = Predictor.from_dir(args.model, device="cpu", backend="onnx", quantize=True)  # predict --backend onnx --quantize
     pipe = pipeline("token-classification", model=args.model, trust_remote_code=True, aggregation_strategy="first", device="cpu")
     # warm-up: thread pools, spaCy, the word-piece cache, the pipeline's lazy imports
     warm = tmp / "warm.jsonl"
     write_jsonl(warm, texts[:64])
-    for p in (torch_p, onnx_p):
+    for p in (torch_p, onnx_p, int8_p):
         tag_file(p, warm, tmp / "warm-out.jsonl", backend="keep")
     list(pipe(texts[:32], batch_size=32))
 
@@ -130,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         "tag_file, torch (backend=\"keep\")": lambda: tag_file(torch_p, src, tmp / "torch.jsonl", backend="keep"),
         "tag_file, ONNX Runtime fp32 (Predictor(backend=\"onnx\"))": lambda: tag_file(onnx_p, src, tmp / "onnx.jsonl", backend="keep"),
         "tag_file, torch, backend=\"auto\" (what predict --input runs)": lambda: tag_file(torch_p, src, tmp / "auto.jsonl"),
+        "tag_file, ONNX Runtime int8 (predict --backend onnx --quantize)": lambda: tag_file(int8_p, src, tmp / "int8.jsonl", backend="keep"),
         "pipeline, list, batch_size=32": lambda: list(pipe(texts, batch_size=32)),
     }
     best: dict[str, float] = {}
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         "tag_file, torch (backend=\"keep\")": 100.0,
         "tag_file, ONNX Runtime fp32 (Predictor(backend=\"onnx\"))": agreement(ref, spans_of(tmp / "onnx.jsonl")),
         "tag_file, torch, backend=\"auto\" (what predict --input runs)": agreement(ref, spans_of(tmp / "auto.jsonl")),
+        "tag_file, ONNX Runtime int8 (predict --backend onnx --quantize)": agreement(ref, spans_of(tmp / "int8.jsonl")),
         "pipeline, list, batch_size=32": agreement(ref, pipe_spans),
     }
     auto_backend = outputs["tag_file, torch, backend=\"auto\" (what predict --input runs)"].backend
