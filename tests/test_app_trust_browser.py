@@ -72,6 +72,9 @@ def train_tiny(page: Any) -> None:
     """The Fine-tune tab: upload the fixture, the tiny base with settings it learns with, start, wait."""
     page.locator("#train-file input[type=file]").set_input_files(str(TRAIN_FILE))
     page.locator("#data-report").get_by_text("sentences").first.wait_for()
+    page.locator("#data-preview .token").first.wait_for()
+    lines = [line for line in page.locator("#data-preview .textfield").inner_text().split("\n") if line.strip()]
+    assert len(lines) >= 2, f"the preview's sentences run together: {lines}"  # a sentence a line (innerText follows the layout)
     pick(page, "train-base", "tiny")
     page.get_by_label("linear", exact=True).check()
     for label, value in (("Epochs", 8), ("Batch size", 8)):
