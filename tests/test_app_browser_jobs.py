@@ -164,10 +164,14 @@ def test_app_browser_private_runs_are_private(browser, tiny_base: Path, tiny_tag
         theirs = re.search(r"The model (\S+) is now selectable", wait_for_status(other, "Done in", 300)).group(1)
 
         page = open_page(first, app.url)
-        start_training(page, TRAIN_FILE, epochs=8, batch=4)
+        # 400 sentences, 300 steps: long enough that the worker is stopped mid-run (40 sentences
+        # x 8 epochs could end between the first progress and the SIGSTOP on a fast machine)
+        long = tmp_path / "long.conll"
+        long.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
+        start_training(page, long, epochs=3, batch=4)
         with paused_job(app) as job:  # running while the other visitor looks
             assert job.id != theirs
-            wait_for_status(page, r"Epoch \d+/8 ")
+            wait_for_status(page, r"Epoch \d+/3 ")
             other.reload()
             other.locator("#tag-text textarea").wait_for()
             other.get_by_role("tab", name="Fine-tune").click()
