@@ -66,7 +66,7 @@ def test_app_browser_script_text_is_shown_not_run(page) -> None:
     page.screenshot(path=str(ARTIFACTS / "app-xss.png"), full_page=True)
 
 
-def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page) -> None:
+def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page, tmp_path: Path) -> None:
     page.get_by_role("tab", name="Fine-tune").click()
     page.locator("#train-file input[type=file]").set_input_files(str(TRAIN_FILE))
     page.locator("#data-report").get_by_text("40 sentences").wait_for()
@@ -92,7 +92,11 @@ def test_app_browser_train_shows_progress_then_scores_and_cancel_works(app, page
     assert ".zip" in page.locator("#model-zip").inner_text()
     page.screenshot(path=str(ARTIFACTS / "app-train-done.png"), full_page=True)
 
-    # a second, longer job: cancel it while it runs
+    # a second, far longer job (8,000 steps: no machine ends it before the click): cancel it while it runs
+    big = tmp_path / "big.conll"
+    big.write_text("\n".join([TRAIN_FILE.read_text(encoding="utf-8")] * 10), encoding="utf-8")
+    page.locator("#train-file input[type=file]").set_input_files(str(big))
+    page.locator("#data-report").get_by_text("400 sentences").wait_for()
     set_number(page, "Epochs", 20)
     set_number(page, "Batch size", 1)
     page.locator("#train-button").click()
