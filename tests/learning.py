@@ -40,7 +40,8 @@ def assert_loss_fell(losses: Sequence[Any], where: str) -> None:
 
 
 def micro_f1(table: Any) -> float:
-    """The "micro avg" F1 of a scores table: a DataFrame (handlers) or ``{"headers", "data"}`` (gradio_client)."""
+    """The "micro avg" F1 of a scores table: a Styler or DataFrame (handlers) or ``{"headers", "data"}`` (gradio_client)."""
+    table = getattr(table, "data", table)  # a Styler's frame
     if isinstance(table, dict):
         rows = {row[0]: dict(zip(table["headers"], row)) for row in table["data"]}
     else:

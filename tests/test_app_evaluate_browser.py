@@ -124,6 +124,7 @@ def test_app_evaluate_browser_compares_two_models(app, page) -> None:
     summary, table = out[4], out[6]
     assert len(table) > 0 and f"{len(table)} sentences tagged differently" in summary, summary
     page.locator("#eval-file input[type=file]").set_input_files(str(DEV_FILE))
+    assert not page.locator("#eval-compare-summary").is_visible()  # the comparison stays closed until there is one
     page.locator("#eval-compare input").click()
     page.get_by_role("option", name="tiny-org", exact=True).click()
     page.locator("#eval-button").click()

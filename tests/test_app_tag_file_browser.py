@@ -123,6 +123,8 @@ def test_app_tag_file_browser_progress_cancel_finish_and_every_download(app, bro
         links = page.locator("#tagfile-downloads a[download]")
         links.first.wait_for()
         assert links.count() == 5
+        assert page.locator("#tagfile-downloads button[aria-label='Remove this file']").count() == 5  # Gradio draws them...
+        assert not page.locator("#tagfile-downloads button[aria-label='Remove this file']").first.is_visible()  # ...not shown
         got = {}
         for i in range(5):
             with page.expect_download() as download:

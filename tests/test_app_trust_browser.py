@@ -178,6 +178,9 @@ def test_app_trust_browser_private_runs_stay_private_and_delete_asks_first(priva
 
         open_tab(alice, "Runs")
         alice.wait_for_function(f"document.querySelector('#runs-table').innerText.includes({name!r})")
+        assert not alice.locator("#run-zip").is_visible()  # no empty file box before there is a zip
+        alice.locator("#run-download").click()
+        alice.locator("#run-zip").get_by_text(".zip").wait_for()
         alice.locator("#run-delete").click()
         alice.locator("#run-confirm").get_by_text("Yes, delete it").wait_for()
         assert "for good" in alice.locator("#runs-message").inner_text()

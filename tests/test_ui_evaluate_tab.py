@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -57,7 +58,9 @@ def outputs(ctx: AppContext, errors_file: Path) -> tuple:
 def test_evaluate_tab_evaluate_returns_every_view(outputs: tuple) -> None:
     summary, scores, errors, confusion, compare_md, compare_df, disagree_df, files, types, state = outputs
     assert "3 sentences" in summary and "**2 sentences with errors**" in summary
-    assert isinstance(scores, pd.DataFrame) and scores.iloc[-1]["type"] == "micro avg"
+    assert isinstance(scores.data, pd.DataFrame) and scores.data.iloc[-1]["type"] == "micro avg"
+    drawn = scores.to_string(delimiter="|").splitlines()[-1].split("|")  # index, type, P, R, F1, support
+    assert all(re.fullmatch(r"\d+\.\d", cell) for cell in drawn[2:5]), drawn  # one decimal, also for 67.0
     total = errors[errors["type"] == "total"].iloc[0]
     assert list(errors.columns) == ["type", *ERROR_KINDS] and total["wrong_type"] == 1 and total["spurious"] >= 1
     assert "<table" in confusion and "gold ↓ predicted →" in confusion and "spurious" in confusion and "Entity level" in confusion

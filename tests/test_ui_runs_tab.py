@@ -86,9 +86,10 @@ def test_runs_tab_shared_runs_say_whose_and_offer_only_what_works(tiny_base: Pat
     try:
         add_run(context.runs.root, tiny_tagger, "trained-alice", ALICE_TOKEN, 2000.0)
         add_run(context.runs.root, tiny_tagger, "trained-bob", BOB_TOKEN, 1000.0)
-        table, picker, use, download, delete, rename, note, confirm = runs_tab.list_runs(context, "trained-bob", ALICE_TOKEN, REQUEST)
+        table, picker, use, download, analyse, delete, rename, note, confirm = runs_tab.list_runs(context, "trained-bob", ALICE_TOKEN,
+                                                                                                 REQUEST)
         assert dict(zip(table["name"], table["whose"])) == {"trained-alice": "you", "trained-bob": "another user"}
-        assert picker.value == "trained-bob" and use.interactive and download.interactive
+        assert picker.value == "trained-bob" and use.interactive and download.interactive and analyse.interactive
         assert delete.interactive is False and rename.interactive is False and "only its owner" in note
         assert confirm.visible is False
         *_, delete, rename, note, _ = runs_tab.pick(context, "trained-alice", ALICE_TOKEN, REQUEST)

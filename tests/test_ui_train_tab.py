@@ -110,7 +110,7 @@ def test_train_tab_train_streams_progress_and_registers_the_model(ctx: AppContex
     status, loss, f1, scores, zip_path, name, job_id, token = outputs[-1]
     owner = identify(token).owner
     assert status.startswith("✓ Done") and name in ctx.registry.names(owner) and Path(zip_path).is_file()
-    assert len(f1) == 8 and not loss.empty and "micro avg" in scores["type"].tolist()
+    assert len(f1) == 8 and not loss.empty and "micro avg" in scores.data["type"].tolist()
     assert_learned(micro_f1(scores), "train()'s scores table")
     assert_loss_fell(loss["loss"].tolist(), "train()'s loss plot")
     assert f1["dev F1"].max() == pytest.approx(micro_f1(scores), abs=0.05)  # the plot's best epoch is the model kept

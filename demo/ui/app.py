@@ -54,7 +54,6 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
                 dev_analysis_btn = evaluate_tab.build_run_button()  # under the run's results
             with gr.Tab("Runs", id="runs"):
                 runs_ui = runs_tab.build(ctx)
-                runs_eval_btn = evaluate_tab.build_run_button("Evaluate the run on its dev set", True, "run-evaluate")
             with gr.Tab("Evaluate", id="evaluate"):
                 eval_ui = evaluate_tab.build(ctx)
             with gr.Tab("Correct", id="correct"):
@@ -67,7 +66,7 @@ def build_app(settings: AppSettings | None = None) -> tuple[gr.Blocks, AppContex
             tag_tab.follow_training(ctx, tag_ui, picked, who)
         evaluate_tab.wire(ctx, eval_ui, blocks, who, loaded)
         evaluate_tab.follow_training(ctx, eval_ui, dev_analysis_btn, train_ui.model_name_out, tabs, who)
-        evaluate_tab.open_run_analysis(ctx, eval_ui, runs_eval_btn, runs_ui.picker, tabs, who)
+        evaluate_tab.open_run_analysis(ctx, eval_ui, runs_ui.evaluate_btn, runs_ui.picker, tabs, who)
         correct_tab.wire(ctx, correct_ui, blocks, who, loaded)
         train_ui.model_name_out.change(bind(ctx, correct_tab.refresh), [correct_ui.model, correct_ui.dataset, who.token],
                                        [correct_ui.model, correct_ui.dataset, correct_ui.summary], queue=False,

@@ -38,7 +38,7 @@ from tagger.record import f1_of
 
 from . import correct_view, render
 from .identity import Identity, caller
-from .plumbing import bind, user_errors
+from .plumbing import bind, reveal_file, user_errors
 
 DEFAULT_DATASET = "corrections"
 KEEP_EXPORTS = 8
@@ -373,7 +373,7 @@ def wire(ctx: AppContext, ui: CorrectTab, blocks: gr.Blocks, who: Identity, load
     ui.model.input(bind(ctx, choose_model), [ui.model, ui.session, who.token], [ui.session, ui.editor], concurrency_limit=2,
                    concurrency_id="tag", **quiet)
     ui.download_btn.click(bind(ctx, download), [ui.dataset, ui.export_format, who.token], ui.export_out, api_name="corrections",
-                          concurrency_limit=2).success(lambda: gr.File(visible=True), None, ui.export_out, queue=False, **quiet)
+                          concurrency_limit=2).success(reveal_file, None, ui.export_out, queue=False, **quiet)
     ui.train_btn.click(bind(ctx, train), [ui.dataset, ui.model, ui.epochs, who.token], [ui.train_status, ui.job, ui.timer],
                        concurrency_limit=4, concurrency_id="submit", **quiet)
     for trigger in (ui.timer.tick, loaded.then):

@@ -259,6 +259,11 @@ def cleared() -> tuple[Any, ...]:
                  gr.CheckboxGroup(choices=[], value=[]), None).values()
 
 
+def open_comparison(compare_with: str | None) -> Any:
+    """The comparison's accordion is opened by an evaluation that compared two models."""
+    return gr.Accordion(open=bool(compare_with) and compare_with != NO_COMPARE)
+
+
 def show_run_button(name: str | None) -> Any:
     return gr.Button(visible=bool(name))
 
@@ -293,6 +298,7 @@ class EvaluateTab:
     page_line: gr.Markdown
     slots: list[tuple[gr.Column, gr.Markdown, gr.HighlightedText, gr.HighlightedText]]
     state: gr.State
+    compare_box: gr.Accordion
 
     @property
     def results(self) -> list[Any]:
@@ -335,7 +341,8 @@ def _results_section() -> tuple[Any, ...]:
             confusion = gr.HTML("", label="Confusion matrix", elem_id="eval-confusion")
     errors_df = gr.Dataframe(render.empty_table(view.ERROR_COLUMNS), label="Error types per type (counted under the gold "
                              "type; spurious under the predicted type)", interactive=False, wrap=True, elem_id="eval-errors")
-    with gr.Accordion("Compare with a second model", open=True):
+    # closed until an evaluation compares two models: empty, its tables only push the downloads down
+    with gr.Accordion("Compare with a second model", open=False, elem_id="eval-compare-box") as compare_box:
         compare_md = gr.Markdown("", label="Comparison", show_label=False, elem_id="eval-compare-summary")
         compare_df = gr.Dataframe(render.empty_table(view.COMPARE_COLUMNS), label="F1 per type, side by side",
                                   interactive=False, wrap=True, column_widths=render.SCORE_WIDTHS, elem_id="eval-compare-table")
@@ -343,8 +350,8 @@ def _results_section() -> tuple[Any, ...]:
                                    interactive=False, max_height=360, wrap=True,
                                    column_widths=["5%", "26%", "17%", "17%", "17%", "9%", "9%"], elem_id="eval-disagreements")
     downloads = gr.File(label="Downloads: predictions (CoNLL: word gold predicted; JSONL) and the sentences with errors",
-                        file_count="multiple", interactive=False, elem_id="eval-downloads")
-    return summary, scores_df, errors_df, confusion, compare_md, compare_df, disagree_df, downloads
+                        file_count="multiple", interactive=False, elem_id="eval-downloads", elem_classes=["downloads"])
+    return summary, scores_df, errors_df, confusion, compare_md, compare_df, disagree_df, downloads, compare_box
 
 
 def _browser_section() -> tuple[Any, ...]:
@@ -372,26 +379,27 @@ def _browser_section() -> tuple[Any, ...]:
 def build(ctx: AppContext) -> EvaluateTab:
     """Lay the tab out (call inside ``gr.Tab(..., id="evaluate")``)."""
     inputs = _input_section(ctx)
-    results = _results_section()
+    *results, compare_box = _results_section()
     browser = _browser_section()
-    return EvaluateTab(*inputs, *results, *browser, gr.State(None))
+    return EvaluateTab(*inputs, *results, *browser, gr.State(None), compare_box)
 
 
-def build_run_button(label: str = "Analyse errors on the dev set (Evaluate tab)", visible: bool = False,
-                     elem_id: str = "eval-run-button") -> gr.Button:
-    """A button that opens this tab with the analysis of a run's dev set: under the Fine-tune
-    tab's results (shown once a run is done), or in the Runs tab (for the picked run)."""
-    return gr.Button(label, visible=visible, elem_id=elem_id)
+def build_run_button() -> gr.Button:
+    """A button that opens this tab with the analysis of a run's dev set, under the Fine-tune tab's
+    results (shown once a run is done; the Runs tab has its own, for the picked run)."""
+    return gr.Button("Analyse errors on the dev set (Evaluate tab)", visible=False, elem_id="eval-run-button")
 
 
 def wire(ctx: AppContext, ui: EvaluateTab, blocks: gr.Blocks, who: Identity, loaded: Any) -> None:
     """Connect the tab's events (call inside the ``gr.Blocks`` context)."""
     quiet = {"queue": False, "api_visibility": "private"}
     # the old results go first (an error leaves none behind, and the progress text has the summary's place to itself)
-    ui.run_btn.click(cleared, None, ui.results, **quiet, show_progress="hidden").then(
+    evaluated = ui.run_btn.click(cleared, None, ui.results, **quiet, show_progress="hidden").then(
         bind(ctx, evaluate), [ui.data_file, ui.model, ui.compare_with, ui.label_column, who.token], ui.results,
         api_name="evaluate", concurrency_limit=1, concurrency_id="evaluate", show_progress_on=[ui.summary], validator=check_inputs,
-    ).then(bind(ctx, first_page), ui.filters, ui.page_outputs, **quiet)
+    )
+    evaluated.then(bind(ctx, first_page), ui.filters, ui.page_outputs, **quiet)
+    evaluated.success(open_comparison, ui.compare_with, ui.compare_box, **quiet)
     for trigger in (ui.types.change, ui.kinds.change, ui.sort_by.change):
         trigger(bind(ctx, first_page), ui.filters, ui.page_outputs, **quiet)
     ui.page.submit(bind(ctx, browse), [*ui.filters, ui.page], ui.page_outputs, **quiet)

@@ -56,6 +56,9 @@ table.cm th.cm-row { text-align: left; }
 .job-progress { display: flex; align-items: center; gap: 10px; }
 .job-progress progress { flex: 1; height: 12px; accent-color: #6366f1; }
 .chips .token.highlighted { display: inline-block; margin: 0; padding: 0 3px; }
+/* Lists of files to download: Gradio draws a × (remove from the list) on each row of any list of two or
+   more files, output or not; in a list of results it only hides a download, so it is not drawn. */
+.downloads .label-clear-button { display: none; }
 """
 
 
@@ -81,6 +84,11 @@ def phone_tables(widths: dict[str, int]) -> str:
 
 
 CSS = _CSS.replace("%s", phone_tables(PHONE_MIN_WIDTH), 1)
+
+
+def reveal_file() -> Any:
+    """A file output hidden until it holds a file (empty, it is a tall blank box) is shown."""
+    return gr.File(visible=True)
 
 
 def user_error(err: BaseException | str) -> gr.Error:

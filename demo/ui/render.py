@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -16,6 +16,9 @@ from demo.service.progress import about
 from demo.service.text import md, plain  # noqa: F401 -- the UI's escaping, re-exported
 from tagger.data import count
 from tagger.record import f1_of
+
+if TYPE_CHECKING:
+    from pandas.io.formats.style import Styler
 
 # Fixed colours for the usual entity types; other types get one from the palette by order.
 TYPE_COLORS = {
@@ -242,15 +245,25 @@ def scores_table_empty() -> pd.DataFrame:
     return pd.DataFrame([], columns=SCORE_COLUMNS)
 
 
-def scores_table(dev: dict[str, Any]) -> pd.DataFrame:
-    """Per-type and micro-averaged P/R/F1 in % with one decimal, and the support."""
+def scores_table(dev: dict[str, Any]) -> Styler:
+    """Per-type and micro-averaged P/R/F1 in % with one decimal, and the support. A Styler, so that
+    the page shows "67.0" as the status line does (the Dataframe component draws the number 67.0 as
+    "67"); ``.data`` is the frame, and API callers get the numbers.
+
+    >>> t = scores_table({"precision": 70.0, "recall": 64.44, "f1": 67.0,
+    ...                   "per_type": {"PER": {"precision": 70.0, "recall": 64.44, "f1": 67.0, "support": 9}}})
+    >>> t.data.values.tolist()
+    [['PER', 70.0, 64.4, 67.0, 9], ['micro avg', 70.0, 64.4, 67.0, 9]]
+    >>> t.to_string(delimiter=" ").splitlines()[-1]
+    '1 micro avg 70.0 64.4 67.0 9'
+    """
     rows = [
         [k, round(v["precision"], 1), round(v["recall"], 1), round(v["f1"], 1), int(v["support"])]
         for k, v in sorted((dev.get("per_type") or {}).items())
     ]
     rows.append(["micro avg", round(dev["precision"], 1), round(dev["recall"], 1), round(dev["f1"], 1),
                  sum(r[4] for r in rows)])
-    return pd.DataFrame(rows, columns=SCORE_COLUMNS)
+    return pd.DataFrame(rows, columns=SCORE_COLUMNS).style.format(precision=1, subset=["precision", "recall", "F1"])
 
 
 def loss_frame(points: list[tuple[float, float]]) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """The Runs tab: the trained models (runs) the caller sees, in a table (name, whose, date, data,
 labels, epochs, dev F1, time, device), and what to do with one: use it in the Tag tab, download its
-zip, rename it, delete it. Rename and Delete are offered only on the caller's own runs (with shared
+zip, analyse its errors on its dev set (Evaluate tab), rename it, delete it. Rename and Delete are offered only on the caller's own runs (with shared
 runs, other users' runs are listed as theirs); Delete asks for confirmation first.
 
 Public API: ``/models`` (the models the caller may use, as JSON), ``/download`` (a run's zip),
@@ -18,7 +18,7 @@ from demo.service.app_context import AppContext
 
 from . import render
 from .identity import Identity, caller
-from .plumbing import bind, user_errors
+from .plumbing import bind, reveal_file, user_errors
 
 
 # ---------------------------------------------------------------------------------- handlers
@@ -35,12 +35,12 @@ def list_runs(ctx: AppContext, current: str | None = None, owner_token: str = ""
 def relist(ctx: AppContext, current: str | None = None, owner_token: str = "", request: gr.Request | None = None) -> tuple[Any, ...]:
     """After a rename or a delete: :func:`list_runs` without the note and the confirmation row (the
     message says what happened)."""
-    return list_runs(ctx, current, owner_token, request)[:6]
+    return list_runs(ctx, current, owner_token, request)[:7]
 
 
 def actions(runs: list[dict[str, Any]], name: str | None) -> tuple[Any, ...]:
-    """(use, download, delete, rename buttons, the note under them, the hidden confirmation row) for the
-    picked run: Rename and Delete only where they will work (the caller's own runs)."""
+    """(use, download, evaluate, delete, rename buttons, the note under them, the hidden confirmation
+    row) for the picked run: Rename and Delete only where they will work (the caller's own runs)."""
     row = next((r for r in runs if r["name"] == name), None)
     mine = bool(row and row.get("changeable"))
     note = ""
@@ -49,8 +49,9 @@ def actions(runs: list[dict[str, Any]], name: str | None) -> tuple[Any, ...]:
     elif not mine:
         note = (f"**{render.md(name)}** belongs to {render.md(row.get('owner'))}: you can use it and download it; only its "
                 "owner can rename or delete it.")
-    return (gr.Button(interactive=row is not None), gr.Button(interactive=row is not None), gr.Button(interactive=mine),
-            gr.Button(interactive=mine), note, gr.Row(visible=False))
+    picked = row is not None
+    return (gr.Button(interactive=picked), gr.Button(interactive=picked), gr.Button(interactive=picked),
+            gr.Button(interactive=mine), gr.Button(interactive=mine), note, gr.Row(visible=False))
 
 
 @user_errors
@@ -117,6 +118,7 @@ class RunsTab:
     picker: gr.Dropdown
     use_btn: gr.Button
     download_btn: gr.Button
+    evaluate_btn: gr.Button  # opens the Evaluate tab on the picked run's dev set (wired there)
     delete_btn: gr.Button
     new_name: gr.Textbox
     rename_btn: gr.Button
@@ -130,7 +132,8 @@ class RunsTab:
     @property
     def actions(self) -> list[Any]:
         """What :func:`actions` updates, in order."""
-        return [self.use_btn, self.download_btn, self.delete_btn, self.rename_btn, self.message, self.confirm_row]
+        return [self.use_btn, self.download_btn, self.evaluate_btn, self.delete_btn, self.rename_btn, self.message,
+                self.confirm_row]
 
 
 def build(ctx: AppContext) -> RunsTab:
@@ -138,7 +141,8 @@ def build(ctx: AppContext) -> RunsTab:
     whose = ("Your trained models (only you see them)." if ctx.settings.private_runs else
              "Trained models on this app, yours and other users' (the “whose” column says which).")
     with gr.Row():
-        gr.Markdown(f"{whose} Pick one to use it in the Tag tab, download it, rename it or delete it.")
+        gr.Markdown(f"{whose} Pick one to use it in the Tag tab, download it, analyse its errors on its dev set "
+                    "(Evaluate tab), rename it or delete it.")
         refresh = gr.Button("↻", scale=0, min_width=48)
     table = gr.Dataframe(render.runs_table([]), label="Runs", interactive=False, max_height=400, wrap=True,
                          column_widths=["20%", "7%", "11%", "17%", "12%", "7%", "8%", "8%", "10%"], elem_id="runs-table")
@@ -146,6 +150,7 @@ def build(ctx: AppContext) -> RunsTab:
         picker = gr.Dropdown(choices=[], value=None, label="Run", scale=3, allow_custom_value=True, elem_id="run-select")  # choices are per caller
         use_btn = gr.Button("Use in Tag tab", interactive=False, elem_id="run-use")
         download_btn = gr.Button("Download zip", interactive=False, elem_id="run-download")
+        evaluate_btn = gr.Button("Analyse errors", interactive=False, elem_id="run-evaluate")  # on its dev set
         delete_btn = gr.Button("Delete…", variant="stop", interactive=False, elem_id="run-delete")
     with gr.Row(equal_height=False):
         new_name = gr.Textbox(label="New name for the picked run", max_lines=1, scale=3, elem_id="run-new-name",
@@ -155,10 +160,10 @@ def build(ctx: AppContext) -> RunsTab:
     with gr.Row(visible=False, elem_id="run-confirm") as confirm_row:
         confirm_btn = gr.Button("Yes, delete it", variant="stop", elem_id="run-confirm-delete")
         keep_btn = gr.Button("Cancel", elem_id="run-keep")
-    zip_out = gr.File(label="Model zip (Hugging Face format)", interactive=False, height=90, elem_id="run-zip")
+    zip_out = gr.File(label="Model zip (Hugging Face format)", interactive=False, height=90, visible=False, elem_id="run-zip")
     chosen = gr.Textbox(visible=False, label="Chosen run")
-    return RunsTab(table, refresh, picker, use_btn, download_btn, delete_btn, new_name, rename_btn, message, confirm_row,
-                   confirm_btn, keep_btn, zip_out, chosen)
+    return RunsTab(table, refresh, picker, use_btn, download_btn, evaluate_btn, delete_btn, new_name, rename_btn, message,
+                   confirm_row, confirm_btn, keep_btn, zip_out, chosen)
 
 
 def wire(ctx: AppContext, ui: RunsTab, blocks: gr.Blocks, who: Identity, loaded: Any, tabs: gr.Tabs,
@@ -172,8 +177,8 @@ def wire(ctx: AppContext, ui: RunsTab, blocks: gr.Blocks, who: Identity, loaded:
     new_run.change(bind(ctx, list_runs), [new_run, who.token], shown, **quiet)  # a finished job: its run is picked
     ui.picker.input(bind(ctx, pick), [ui.picker, who.token], ui.actions, **quiet)
     ui.download_btn.click(bind(ctx, download), [ui.picker, who.token], ui.zip_out, api_name="download", concurrency_limit=2,
-                          concurrency_id="zip")
-    relisted = [ui.table, ui.picker, *ui.actions[:4]]
+                          concurrency_id="zip").success(reveal_file, None, ui.zip_out, **quiet)
+    relisted = [ui.table, ui.picker, *ui.actions[:5]]
     renamed = (bind(ctx, rename), [ui.picker, ui.new_name, who.token], ui.message)
     ui.rename_btn.click(*renamed, api_name="rename").success(bind(ctx, relist), [ui.new_name, who.token], relisted, **quiet)
     ui.new_name.submit(*renamed, **quiet).success(bind(ctx, relist), [ui.new_name, who.token], relisted, **quiet)

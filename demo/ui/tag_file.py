@@ -360,7 +360,7 @@ def build(ctx: AppContext) -> FilePanel:
         results = gr.Dataframe(render.empty_table(RESULT_COLUMNS), label="First results", interactive=False, wrap=True, max_height=300,
                                column_widths=["20%", "45%", "35%"], elem_id="tagfile-results")
         downloads = gr.File(label="Downloads: .jsonl, .csv, .conll, .spacy, .json (Label Studio)", file_count="multiple",
-                            interactive=False, elem_id="tagfile-downloads")
+                            interactive=False, elem_id="tagfile-downloads", elem_classes=["downloads"])
         # any name: the validator says which are known (aliases too: label-studio, .csv ...)
         api_format = gr.Dropdown(list(OUTPUT_FORMATS), value="jsonl", label="Output format", visible=False, allow_custom_value=True)
         api_out = gr.File(label="Tagged file", visible=False)
