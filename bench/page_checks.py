@@ -1,5 +1,26 @@
-"""What a page must not do, as scripts for Playwright's ``page.evaluate``: shared by the browser tests
-(tests/test_app_trust_browser.py asserts them) and bench/screenshots.py (reports them beside each picture)."""
+"""What a page must not do, as scripts for Playwright's ``page.evaluate``, and the two moves every
+browser script makes on the app's page (open a tab, set a number): shared by the browser tests
+(tests/test_app_trust_browser.py asserts the checks) and bench/screenshots.py (reports them beside each picture)."""
+
+from typing import Any
+
+
+def open_tab(page: Any, name: str) -> None:
+    """Click a tab; on a phone the last tabs sit behind Gradio's "More tabs" menu."""
+    tab = page.get_by_role("tab", name=name)
+    if tab.count() and tab.first.is_visible():
+        tab.first.click()
+        return
+    page.locator('button[aria-label="More tabs"]').click()
+    page.locator(".overflow-dropdown button", has_text=name).click()
+
+
+def set_number(page: Any, label: str, value: float) -> None:
+    """Type ``value`` into the number box of the slider (or box) labelled ``label`` and commit it."""
+    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
+    box.fill(str(value))
+    box.press("Enter")
+
 
 # Everything that scrolls sideways on the page: the page itself, and (where asked) any element with a horizontal scrollbar
 SIDEWAYS = """(elements) => {

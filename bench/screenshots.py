@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from common import CONLL, REPO, running_app  # adds the repo to sys.path
-from page_checks import SIDEWAYS, TABLES
+from page_checks import SIDEWAYS, TABLES, open_tab, set_number
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                  "--disable-sync", "--no-first-run"]
@@ -195,22 +195,6 @@ class Shooter:
 
 
 # ---------------------------------------------------------------------------------- tabs
-def set_number(page: Any, label: str, value: float) -> None:
-    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
-    box.fill(str(value))
-    box.press("Enter")
-
-
-def open_tab(page: Any, name: str) -> None:
-    """Click a tab (at 1280 px every tab is in the bar; a phone hides the last ones behind "More tabs")."""
-    tab = page.get_by_role("tab", name=name)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.locator('button[aria-label="More tabs"]').click()
-    page.locator(".overflow-dropdown button", has_text=name).click()
-
-
 def shoot_tag(shot: Shooter) -> None:
     """The Tag tab: the "long paragraph" example tagged (it runs when clicked)."""
     page = shot.page

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from learning import assert_learned
-from support import ARTIFACTS, BROWSER_MARKS, TRAIN_FILE, browser_page, running_app, wait_for
+from support import ARTIFACTS, BROWSER_MARKS, TRAIN_FILE, browser_page, running_app, set_number, wait_for
 
 pytestmark = BROWSER_MARKS
 
@@ -32,12 +32,6 @@ def tag(page, text: str) -> None:
     page.locator("#tag-text textarea").fill(text)
     page.locator("#tag-button").click()
     page.locator("#tag-info").get_by_text(re.compile(r"\d+ words")).first.wait_for()
-
-
-def set_number(page, label: str, value: float) -> None:
-    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
-    box.fill(str(value))
-    box.press("Enter")
 
 
 def test_app_browser_tag_highlights_entities(page) -> None:

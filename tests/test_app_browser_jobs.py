@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support import ARTIFACTS, BROWSER_MARKS, TIMEOUT_MS, TRAIN_FILE, start_app, wait_for
+from support import ARTIFACTS, BROWSER_MARKS, TIMEOUT_MS, TRAIN_FILE, set_number, start_app, wait_for
 
 pytestmark = BROWSER_MARKS
 
@@ -34,12 +34,6 @@ def open_page(context, url: str):
     page.goto(url)
     page.locator("#tag-text textarea").wait_for()
     return page
-
-
-def set_number(page, label: str, value: float) -> None:
-    box = page.get_by_label(f"number input for {label}") if label != "Learning rate" else page.get_by_label("Learning rate")
-    box.fill(str(value))
-    box.press("Enter")
 
 
 def start_training(page, train_file: Path, epochs: int, batch: int) -> None:

@@ -6,17 +6,25 @@ The Tag tab's "Tag a file" panel is walked too, with a file tagged. Screenshots 
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import ARTIFACTS, BROWSER_MARKS, DEV_FILE, TIMEOUT_MS, TRAIN_FILE, app_model_dirs, running_app, wait_for
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
-from page_checks import SIDEWAYS, TABLES
+from support import (
+    ARTIFACTS,
+    BROWSER_MARKS,
+    DEV_FILE,
+    SIDEWAYS,
+    TABLES,
+    TIMEOUT_MS,
+    TRAIN_FILE,
+    app_model_dirs,
+    open_tab,
+    running_app,
+    wait_for,
+)
 
 pytestmark = BROWSER_MARKS
 VIEWPORTS = {"desktop": (1366, 768), "phone": (390, 844)}
@@ -35,16 +43,6 @@ def page_at(browser: Any, url: str, width: int, height: int) -> Iterator[Any]:
         yield page
     finally:
         context.close()
-
-
-def open_tab(page: Any, name: str) -> None:
-    """Click a tab; on a phone the last tabs sit behind Gradio's "More tabs" menu."""
-    tab = page.get_by_role("tab", name=name)
-    if tab.count() and tab.first.is_visible():
-        tab.first.click()
-        return
-    page.locator('button[aria-label="More tabs"]').click()
-    page.locator(".overflow-dropdown button", has_text=name).click()
 
 
 def assert_no_sideways_scroll(page: Any, where: str, elements: bool) -> None:

@@ -1,7 +1,8 @@
 """The Runs tab: the trained models (runs) the caller sees, in a table (name, whose, date, data,
 labels, epochs, dev F1, time, device), and what to do with one: use it in the Tag tab, download its
-zip, analyse its errors on its dev set (Evaluate tab), rename it, delete it. Rename and Delete are offered only on the caller's own runs (with shared
-runs, other users' runs are listed as theirs); Delete asks for confirmation first.
+zip, analyse its errors on its dev set (Evaluate tab), rename it, delete it. Rename and Delete are
+offered only on the caller's own runs (with shared runs, other users' runs are listed as theirs);
+Delete asks for confirmation first.
 
 Public API: ``/models`` (the models the caller may use, as JSON), ``/download`` (a run's zip),
 ``/rename``, ``/delete``; each takes ``owner_token`` last (see :mod:`demo.ui.identity`).
@@ -20,6 +21,7 @@ from . import render
 from .identity import Identity, caller
 from .plumbing import bind, reveal_file, user_errors
 
+BUTTONS = 5  # the action buttons, first in :func:`actions`: use, download, evaluate, delete, rename
 
 # ---------------------------------------------------------------------------------- handlers
 @user_errors
@@ -35,7 +37,7 @@ def list_runs(ctx: AppContext, current: str | None = None, owner_token: str = ""
 def relist(ctx: AppContext, current: str | None = None, owner_token: str = "", request: gr.Request | None = None) -> tuple[Any, ...]:
     """After a rename or a delete: :func:`list_runs` without the note and the confirmation row (the
     message says what happened)."""
-    return list_runs(ctx, current, owner_token, request)[:7]
+    return list_runs(ctx, current, owner_token, request)[:2 + BUTTONS]
 
 
 def actions(runs: list[dict[str, Any]], name: str | None) -> tuple[Any, ...]:
@@ -178,7 +180,7 @@ def wire(ctx: AppContext, ui: RunsTab, blocks: gr.Blocks, who: Identity, loaded:
     ui.picker.input(bind(ctx, pick), [ui.picker, who.token], ui.actions, **quiet)
     ui.download_btn.click(bind(ctx, download), [ui.picker, who.token], ui.zip_out, api_name="download", concurrency_limit=2,
                           concurrency_id="zip").success(reveal_file, None, ui.zip_out, **quiet)
-    relisted = [ui.table, ui.picker, *ui.actions[:5]]
+    relisted = [ui.table, ui.picker, *ui.actions[:BUTTONS]]
     renamed = (bind(ctx, rename), [ui.picker, ui.new_name, who.token], ui.message)
     ui.rename_btn.click(*renamed, api_name="rename").success(bind(ctx, relist), [ui.new_name, who.token], relisted, **quiet)
     ui.new_name.submit(*renamed, **quiet).success(bind(ctx, relist), [ui.new_name, who.token], relisted, **quiet)
